@@ -1,0 +1,2 @@
+// Public API of @perfrdiff/features (filled in by its issue).
+export const PACKAGE_NAME = "@perfrdiff/features";
