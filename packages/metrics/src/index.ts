@@ -1,2 +1,20 @@
-// Public API of @perfrdiff/metrics (filled in by its issue).
-export const PACKAGE_NAME = "@perfrdiff/metrics";
+/**
+ * @perfrdiff/metrics: the REACT facial-reaction metrics, matching the official code, with fast DTW.
+ */
+export { evaluateReact } from "./evaluate";
+export type { EvalProgress, EvalTimings, EvaluateOptions, FrdistBackend, MetricConvention, ReactMetrics } from "./evaluate";
+export { prepareInputs, ReactInputError } from "./inputs";
+export type { ArrayND, PreparedInputs, ReactEvalInputs } from "./inputs";
+export { EMOTION_DIMS, EMOTION_NAMES, FRDIST_GROUPS, TLCC_MAX_LAG } from "./layout";
+export { bestCccPerPrediction, ccc, cccFromStats, cccStats } from "./ccc";
+export type { CccStats } from "./ccc";
+export { dtwReference, emotionDtwReference } from "./dtw-reference";
+export { DTW_LANES, EmotionDtwKernel, wasmSimdSupported } from "./dtw-kernel";
+export { frdistClipMinima } from "./frdist";
+export type { FrdistData, FrdistWork } from "./frdist";
+export { frdistMinima } from "./frdist-parallel";
+export type { FrdistMinima, FrdistOptions } from "./frdist-parallel";
+export { frdistMinimaWebGPU, requestWebGPUDevice } from "./frdist-webgpu";
+export { frdiv, frdvs, frvar } from "./diversity";
+export { laggedCorrelations, tlccOffset } from "./tlcc";
+export { FRREA_WINDOW, frechetDistance, frreaFeat, reactionFeatures } from "./frechet";

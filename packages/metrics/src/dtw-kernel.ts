@@ -1,0 +1,131 @@
+import { DTW_WASM_BASE64 } from "./generated/dtw-wasm";
+import { EMOTION_DIMS, FRDIST_GROUPS } from "./layout";
+
+/** Predictions handled together by one kernel call (the 4 float32 lanes of a WebAssembly SIMD vector). */
+export const DTW_LANES = 4;
+
+interface DtwExports {
+  memory: WebAssembly.Memory;
+  dtwLanes(
+    row: number,
+    rows: number,
+    cols: number,
+    ncols: number,
+    work: number,
+    out: number,
+    thr: number,
+    checkEvery: number,
+    splat: number,
+  ): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  if (typeof Buffer !== "undefined") return Uint8Array.from(Buffer.from(text, "base64"));
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** True where this JavaScript engine runs WebAssembly SIMD (Node >= 16, current browsers). */
+export function wasmSimdSupported(): boolean {
+  try {
+    compiled ??= new WebAssembly.Module(decodeBase64(DTW_WASM_BASE64));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const BASE = 65536; // leave the first page to the module's own static data
+
+/**
+ * The FRdist DTW kernel (WebAssembly SIMD): one real reaction against up to 4 predictions at a time, for the three
+ * emotion groups at once, with exact early abandoning. One instance owns one WebAssembly memory; it is not shared
+ * between threads (each worker makes its own).
+ */
+export class EmotionDtwKernel {
+  private readonly ex: DtwExports;
+  private t = 0;
+  private colsPtr = 0;
+  private rowPtr = 0;
+  private workPtr = 0;
+  private outPtr = 0;
+  private thrPtr = 0;
+  private splatPtr = 0;
+  /** Cost rows computed by the last {@link run} (for statistics on early abandoning). */
+  rowsComputed = 0;
+
+  constructor() {
+    compiled ??= new WebAssembly.Module(decodeBase64(DTW_WASM_BASE64));
+    const instance = new WebAssembly.Instance(compiled, {
+      env: {
+        abort: () => {
+          throw new Error("DTW kernel aborted");
+        },
+      },
+    });
+    this.ex = instance.exports as unknown as DtwExports;
+  }
+
+  private layout(t: number): void {
+    if (t === this.t) return;
+    const d = EMOTION_DIMS;
+    this.colsPtr = BASE;
+    this.rowPtr = this.colsPtr + t * d * 16;
+    this.workPtr = this.rowPtr + t * d * 4;
+    this.outPtr = this.workPtr + 2 * (t + 1) * 96;
+    this.thrPtr = this.outPtr + 96;
+    this.splatPtr = this.thrPtr + 32;
+    const need = this.splatPtr + d * 16;
+    const have = this.ex.memory.buffer.byteLength;
+    if (need > have) this.ex.memory.grow(Math.ceil((need - have) / 65536));
+    this.t = t;
+  }
+
+  /**
+   * Loads up to 4 predictions (each `[T, 25]` float32 at the given offsets of `data`) into the lanes.
+   * Missing lanes repeat the last prediction; their results are to be ignored.
+   */
+  setPredictions(data: Float32Array, offsets: readonly number[], t: number): void {
+    if (offsets.length < 1 || offsets.length > DTW_LANES) throw new RangeError("1 to 4 predictions per call");
+    this.layout(t);
+    const d = EMOTION_DIMS;
+    const cols = new Float32Array(this.ex.memory.buffer, this.colsPtr, t * d * DTW_LANES);
+    for (let lane = 0; lane < DTW_LANES; lane++) {
+      const off = offsets[Math.min(lane, offsets.length - 1)];
+      for (let i = 0; i < t * d; i++) cols[i * DTW_LANES + lane] = data[off + i];
+    }
+  }
+
+  /**
+   * Runs DTW of one real reaction (`[T, 25]` float32 at `offset` in `data`) against the 4 loaded predictions.
+   * @param thresholds per lane: stop early once every lane's lower bound on the weighted distance exceeds its
+   *   threshold (pass Infinity to never stop).
+   * @returns per lane the weighted FRdist distance `sum_g w_g sqrt(dtw2_g)`, or null when abandoned.
+   */
+  run(data: Float32Array, offset: number, thresholds: ArrayLike<number>, checkEvery = 25): Float64Array | null {
+    const t = this.t;
+    const d = EMOTION_DIMS;
+    const mem = this.ex.memory.buffer;
+    new Float32Array(mem, this.rowPtr, t * d).set(data.subarray(offset, offset + t * d));
+    const thr = new Float64Array(mem, this.thrPtr, DTW_LANES);
+    for (let l = 0; l < DTW_LANES; l++) thr[l] = thresholds[l];
+    const done = this.ex.dtwLanes(
+      this.rowPtr, t, this.colsPtr, t, this.workPtr, this.outPtr, this.thrPtr, checkEvery, this.splatPtr,
+    );
+    this.rowsComputed = Math.abs(done);
+    if (done < 0) return null;
+    const out = new Float64Array(mem, this.outPtr, 3 * DTW_LANES);
+    const res = new Float64Array(DTW_LANES);
+    for (let l = 0; l < DTW_LANES; l++) {
+      // Same order of operations as the official loop: res += w * dtw, group by group.
+      let r = 0;
+      for (let g = 0; g < FRDIST_GROUPS.length; g++) r += FRDIST_GROUPS[g][2] * Math.sqrt(out[g * DTW_LANES + l]);
+      res[l] = r;
+    }
+    return res;
+  }
+}
