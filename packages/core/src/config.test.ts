@@ -1,0 +1,32 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "./index";
+
+const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), "utf8");
+
+describe("config", () => {
+  it("loads the official rewrite_weight.yaml values", () => {
+    const cfg = parseConfig(fixture("rewrite_weight.yaml"));
+    const d = cfg.diffusion_decoder.args;
+    expect([d.num_layers, d.latent_dim, d.num_heads, d.ff_size, d.activation, d.normalize_before]).toEqual([7, 512, 4, 1024, "gelu", false]);
+    expect(d.s_audio_scale).toBeCloseTo(512 ** -0.5, 12); // official default when the YAML omits it
+    expect(d.guidance_scale).toBe(7.5);
+    expect(cfg.diffusion_prior.args.depth).toBe(4);
+    expect(cfg.person_specific.args.max_len).toBe(1000);
+    expect(cfg.latent_embedder.args.emb_dims).toEqual([128, 128]);
+    expect(cfg.main_model?.args.modified_layers).toEqual([
+      "diffusion_decoder.model.decoder.layers.4.multihead_attn",
+      "diffusion_decoder.model.decoder.layers.6.multihead_attn",
+      "diffusion_decoder.model.to_emotion_feat",
+    ]);
+    expect(cfg.main_model?.args.num_shared_layers).toBe(2);
+    expect(cfg.trainer.checkpoint_dir).toBe("./checkpoints/rewrite_weight");
+  });
+
+  it("rejects wrong types and missing sections with the key named", () => {
+    expect(() => parseConfig("person_specific: {}\n")).toThrow(/no 'latent_embedder' section/);
+    const bad = fixture("rewrite_weight.yaml").replace("num_layers: 7", "num_layers: seven");
+    expect(() => parseConfig(bad)).toThrow(ConfigError);
+    expect(() => parseConfig(bad)).toThrow(/diffusion_decoder\.args\.num_layers/);
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * Configuration objects mirroring the official YAML files (`configs/diffusion_model.yaml`,
+ * `configs/rewrite_weight.yaml`). Field names keep the official snake_case so a YAML file maps 1:1; defaults are
+ * the ones the official constructors use when a key is absent (e.g. `s_audio_scale` = latent_dim^-0.5).
+ */
+import { parse as parseYaml } from "yaml";
+
+export interface PersonSpecificConfig {
+  in_features: number;
+  embed_dim: number;
+  num_heads: number;
+  num_layers: number;
+  mlp_dim: number;
+  seq_len: number;
+  proj_dim: number;
+  proj_head: "mlp" | "linear" | "none";
+  drop_prob: number;
+  max_len: number;
+  pos_encoding: "absolute" | "learnable";
+  embed_layer: "linear" | "none";
+}
+
+export interface LatentEmbedderConfig {
+  emotion_dim: number;
+  coeff_3dmm_dim: number;
+  emb_dims: number[];
+  num_layers: number;
+  hidden_dim: number;
+  z_dim: number;
+  rnn_type: "gru";
+  dropout: number;
+  window_size: number;
+  seq_len: number;
+}
+
+export interface SchedulerConfig {
+  noise_schedule: string;
+  timestep_spacing: string;
+  num_train_timesteps: number;
+  num_inference_timesteps: number;
+  predict: string;
+  var_type: string;
+  rescale_timesteps: boolean;
+  noise_std: number;
+  k: number;
+}
+
+export interface DiffusionPriorConfig {
+  emb_preprocessing: string;
+  audio_dim: number;
+  window_size: number;
+  token_len: number;
+  _3dmm_dim: number;
+  speaker_emb_dim: number;
+  latent_dim: number;
+  depth: number;
+  num_time_layers: number;
+  num_time_embeds: number;
+  num_time_emb_channels: number;
+  time_last_act: boolean;
+  use_learned_query: boolean;
+  s_audio_cond_drop_prob: number;
+  s_latentemb_cond_drop_prob: number;
+  s_3dmm_cond_drop_prob: number;
+  guidance_scale: number;
+  dim_head: number;
+  heads: number;
+  ff_mult: number;
+  norm_in: boolean;
+  norm_out: boolean;
+  attn_dropout: number;
+  ff_dropout: number;
+  final_proj: boolean;
+  normformer: boolean;
+  rotary_emb: boolean;
+}
+
+export interface DenoiserConfig {
+  emb_preprocessing: string;
+  window_size: number;
+  token_len: number;
+  encode_emotion: boolean;
+  encode_3dmm: boolean;
+  nfeats: number;
+  latent_dim: number;
+  ff_size: number;
+  num_layers: number;
+  num_heads: number;
+  dropout: number;
+  normalize_before: boolean;
+  activation: "gelu" | "relu";
+  flip_sin_to_cos: boolean;
+  position_embedding: "learned" | "sine";
+  arch: "trans_dec";
+  freq_shift: number;
+  time_encoded_dim: number;
+  s_audio_dim: number;
+  s_audio_scale: number;
+  s_emotion_dim: number;
+  l_embed_dim: number;
+  s_embed_dim: number;
+  personal_emb_dim: number;
+  s_3dmm_dim: number;
+  condition_concat: "token_concat";
+  guidance_scale: number;
+  l_latent_embed_drop_prob: number;
+  l_personal_embed_drop_prob: number;
+  s_audio_enc_drop_prob: number;
+  s_latent_embed_drop_prob: number;
+  s_3dmm_enc_drop_prob: number;
+  s_emotion_enc_drop_prob: number;
+  past_l_emotion_drop_prob: number;
+  use_past_frames: boolean;
+}
+
+export interface MainModelConfig {
+  input_dim: number;
+  latent_dim: number;
+  embed_dim: number;
+  num_shared_layers: number;
+  /** Official module paths, e.g. `diffusion_decoder.model.decoder.layers.4.multihead_attn`. */
+  modified_layers: string[];
+  predict: "shift" | "offset" | "weight";
+  modify: "all" | "kv";
+}
+
+export interface PerFRDiffConfig {
+  person_specific: { args: PersonSpecificConfig; checkpoint_path: string | null };
+  latent_embedder: { args: LatentEmbedderConfig; checkpoint_path: string | null };
+  diffusion_prior: { args: DiffusionPriorConfig; scheduler: SchedulerConfig };
+  diffusion_decoder: { args: DenoiserConfig; scheduler: SchedulerConfig };
+  /** Present in rewrite_weight.yaml only. */
+  main_model?: { args: MainModelConfig };
+  trainer: { checkpoint_dir: string; [k: string]: unknown };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const DEFAULT_PSSL: PersonSpecificConfig = {
+  in_features: 58, embed_dim: 512, num_heads: 4, num_layers: 4, mlp_dim: 1024, seq_len: 750, proj_dim: 512,
+  proj_head: "mlp", drop_prob: 0.1, max_len: 5000, pos_encoding: "absolute", embed_layer: "linear",
+};
+const DEFAULT_VAE: LatentEmbedderConfig = {
+  emotion_dim: 25, coeff_3dmm_dim: 58, emb_dims: [128, 128], num_layers: 2, hidden_dim: 512, z_dim: 512,
+  rnn_type: "gru", dropout: 0, window_size: 50, seq_len: 750,
+};
+const DEFAULT_SCHED: SchedulerConfig = {
+  noise_schedule: "cosine", timestep_spacing: "leading", num_train_timesteps: 1000, num_inference_timesteps: 50,
+  predict: "start_x", var_type: "fixed_large", rescale_timesteps: false, noise_std: 1, k: 10,
+};
+// Defaults of PriorLatentMatcher's init_params (cfg.get(key, default)).
+const DEFAULT_PRIOR: DiffusionPriorConfig = {
+  emb_preprocessing: "normalize", audio_dim: 78, window_size: 50, token_len: 750, _3dmm_dim: 58, speaker_emb_dim: 512,
+  latent_dim: 512, depth: 6, num_time_layers: 2, num_time_embeds: 1, num_time_emb_channels: 64, time_last_act: false,
+  use_learned_query: true, s_audio_cond_drop_prob: 0.5, s_latentemb_cond_drop_prob: 0.5, s_3dmm_cond_drop_prob: 0.5,
+  guidance_scale: 7.5, dim_head: 64, heads: 8, ff_mult: 4, norm_in: false, norm_out: true, attn_dropout: 0,
+  ff_dropout: 0, final_proj: true, normformer: false, rotary_emb: true,
+};
+// Defaults of DecoderLatentMatcher's init_params.
+const DEFAULT_DENOISER: Omit<DenoiserConfig, "s_audio_scale"> = {
+  emb_preprocessing: "normalize", window_size: 50, token_len: 750, encode_emotion: false, encode_3dmm: false,
+  nfeats: 25, latent_dim: 512, ff_size: 1024, num_layers: 6, num_heads: 4, dropout: 0.1, normalize_before: false,
+  activation: "gelu", flip_sin_to_cos: true, position_embedding: "learned", arch: "trans_dec", freq_shift: 0,
+  time_encoded_dim: 64, s_audio_dim: 78, s_emotion_dim: 25, l_embed_dim: 512, s_embed_dim: 512, personal_emb_dim: 512,
+  s_3dmm_dim: 58, condition_concat: "token_concat", guidance_scale: 7.5, l_latent_embed_drop_prob: 0.2,
+  l_personal_embed_drop_prob: 0.2, s_audio_enc_drop_prob: 0.2, s_latent_embed_drop_prob: 0.2, s_3dmm_enc_drop_prob: 0.2,
+  s_emotion_enc_drop_prob: 0.2, past_l_emotion_drop_prob: 0.2, use_past_frames: false,
+};
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
+
+function section(root: Obj, key: string, required: boolean): Obj | undefined {
+  const s = root[key];
+  if (s === undefined || s === null) {
+    if (required) throw new ConfigError(`config has no '${key}' section`);
+    return undefined;
+  }
+  if (!isObj(s)) throw new ConfigError(`config section '${key}' is not a mapping`);
+  return s;
+}
+
+/** Overlays YAML args on defaults, checking that each given value has the default's type. */
+function merge<T extends object>(defaults: T, given: unknown, where: string): T {
+  if (given !== undefined && given !== null && !isObj(given)) throw new ConfigError(`${where} is not a mapping`);
+  const out = { ...defaults } as Record<string, unknown>;
+  for (const [k, v] of Object.entries((given as Obj) ?? {})) {
+    const d = (defaults as Record<string, unknown>)[k];
+    if (d !== undefined && v !== null && typeof d !== typeof v && !(Array.isArray(d) && Array.isArray(v))) {
+      throw new ConfigError(`${where}.${k}: expected a ${typeof d}, got ${JSON.stringify(v)}`);
+    }
+    out[k] = v;
+  }
+  return out as T;
+}
+
+/** Builds a typed config from a parsed YAML object, filling the official defaults. */
+export function configFromObject(root: unknown): PerFRDiffConfig {
+  if (!isObj(root)) throw new ConfigError("config is not a YAML mapping");
+  const ps = section(root, "person_specific", true)!;
+  const le = section(root, "latent_embedder", true)!;
+  const pr = section(root, "diffusion_prior", true)!;
+  const de = section(root, "diffusion_decoder", true)!;
+  const mm = section(root, "main_model", false);
+  const tr = section(root, "trainer", false) ?? {};
+  const deArgs = merge({ ...DEFAULT_DENOISER, s_audio_scale: NaN }, de.args, "diffusion_decoder.args");
+  if (Number.isNaN(deArgs.s_audio_scale)) deArgs.s_audio_scale = deArgs.latent_dim ** -0.5;
+  if (deArgs.arch !== "trans_dec") throw new ConfigError(`diffusion_decoder.args.arch '${deArgs.arch}' is not supported (only trans_dec, the official setting)`);
+  if (deArgs.condition_concat !== "token_concat") throw new ConfigError(`diffusion_decoder.args.condition_concat '${deArgs.condition_concat}' is not supported (only token_concat)`);
+  const cfg: PerFRDiffConfig = {
+    person_specific: { args: merge(DEFAULT_PSSL, ps.args, "person_specific.args"), checkpoint_path: (ps.checkpoint_path as string) ?? null },
+    latent_embedder: { args: merge(DEFAULT_VAE, le.args, "latent_embedder.args"), checkpoint_path: (le.checkpoint_path as string) ?? null },
+    diffusion_prior: {
+      args: merge(DEFAULT_PRIOR, pr.args, "diffusion_prior.args"),
+      scheduler: merge(DEFAULT_SCHED, pr.scheduler, "diffusion_prior.scheduler"),
+    },
+    diffusion_decoder: { args: deArgs, scheduler: merge(DEFAULT_SCHED, de.scheduler, "diffusion_decoder.scheduler") },
+    trainer: { ...tr, checkpoint_dir: String(tr.checkpoint_dir ?? "./checkpoints") },
+  };
+  if (mm) {
+    const a = merge<MainModelConfig>(
+      { input_dim: 512, latent_dim: 1024, embed_dim: 512, num_shared_layers: 1, modified_layers: [], predict: "shift", modify: "all" },
+      mm.args,
+      "main_model.args",
+    );
+    if (!["shift", "offset", "weight"].includes(a.predict)) throw new ConfigError(`main_model.args.predict '${a.predict}' must be shift, offset or weight`);
+    cfg.main_model = { args: a };
+  }
+  return cfg;
+}
+
+/** Parses YAML text (e.g. the official `rewrite_weight.yaml`) into a typed config. */
+export function parseConfig(yamlText: string): PerFRDiffConfig {
+  let obj: unknown;
+  try {
+    obj = parseYaml(yamlText);
+  } catch (err) {
+    throw new ConfigError(`invalid YAML: ${(err as Error).message}`);
+  }
+  return configFromObject(obj);
+}
+
+/** Reads and parses a YAML config file (Node only). */
+export async function loadConfig(path: string): Promise<PerFRDiffConfig> {
+  const { readFile } = await import("node:fs/promises");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new ConfigError(`cannot read config file ${path}`);
+  }
+  try {
+    return parseConfig(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: ${(err as Error).message}`);
+  }
+}
