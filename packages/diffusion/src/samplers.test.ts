@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, maxAbsDiff, t32, useBackend } from "../test/helpers";
 import {
   DDIMSampler, DDPMSampler, DPMSolverPP2MSampler, PERFRDIFF_OFFICIAL, SeededRandom, cosineSchedule, inferenceTimesteps,
-  officialDDPMSampler, officialSample, officialSampler, type Denoiser, type Prediction,
+  officialDDPMSampler, officialSample, officialSampler, respace, type Denoiser, type Prediction,
 } from "./index";
 
 // Reference values: test/make_fixtures.py re-states the official PerFRDiff gaussian_diffusion.py step formulas in
@@ -214,6 +214,26 @@ describe("samplers recover a Gaussian data distribution with its exact denoiser"
     expect(eP).toBeLessThan(0.015);
     expect(eD).toBeGreaterThan(3 * eP);
     tf.dispose([xT, exact, ddim, dpm]);
+  });
+});
+
+describe("respacing", () => {
+  beforeAll(() => useBackend("wasm"));
+  it("DDPM over a respaced schedule equals DDPM over the same timesteps of the full schedule; the model sees original timesteps", async () => {
+    const plan = inferenceTimesteps(1000, 50, "leading");
+    const spaced = respace(schedule, plan);
+    const seenFull: number[] = [];
+    const seenSpaced: number[] = [];
+    const den = (seen: number[]): Denoiser => (x, t) => {
+      seen.push(t.dataSync()[0]);
+      return tf.tanh(tf.add(x, t.dataSync()[0] / 1000));
+    };
+    const a = await new DDPMSampler({ schedule, prediction: "x0" }).sample(den(seenFull), [4, 3], { steps: 50, seed: 3 });
+    const b = await new DDPMSampler({ schedule: spaced, prediction: "x0" }).sample(den(seenSpaced), [4, 3], { steps: 50, seed: 3 });
+    expect(seenSpaced).toEqual(Array.from(plan));
+    expect(seenFull).toEqual(Array.from(plan));
+    expect(maxAbsDiff(a.dataSync(), b.dataSync())).toBeLessThan(1e-5);
+    tf.dispose([a, b]);
   });
 });
 

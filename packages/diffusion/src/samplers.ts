@@ -13,7 +13,10 @@ import type { Denoiser } from "./types";
 export type FinalAlpha = "one" | "first";
 
 export interface SamplerOptions {
-  /** The training schedule (T steps); inference timesteps are a subset of it. */
+  /**
+   * The training schedule (T steps); inference timesteps are a subset of it. A respaced schedule (from `respace`)
+   * works too: its indices are sampled and the denoiser is fed `schedule.timestepMap[index]`.
+   */
   schedule: NoiseSchedule;
   /** What the denoiser outputs. Default "eps"; official PerFRDiff "x0". */
   prediction?: Prediction;
@@ -181,7 +184,8 @@ export abstract class Sampler {
         const t = plan[i];
         const tPrev = this.prevTimestep(plan, i);
         const res = tf.tidy(() => {
-          const tt = tf.fill([batch], t, "int32") as tf.Tensor1D;
+          // A respaced schedule (see respace) feeds the model the original training timestep, as SpacedDiffusion.
+          const tt = tf.fill([batch], this.schedule.timestepMap[t], "int32") as tf.Tensor1D;
           const modelOutput = classifierFreeGuidance(denoiser, x, tt, guidance);
           const noise = this.needsNoise(t, tPrev, o) ? rng.fork(i + 1).normal(shp) : undefined;
           const r = this.loopStep({ modelOutput, x, t, tPrev, noise }, o, state);
