@@ -208,6 +208,11 @@ export function configFromObject(root: unknown): PerFRDiffConfig {
   const de = section(root, "diffusion_decoder", true)!;
   const mm = section(root, "main_model", false);
   const tr = section(root, "trainer", false) ?? {};
+  const prArgs = merge(DEFAULT_PRIOR, pr.args, "diffusion_prior.args");
+  if (prArgs.heads !== 8) {
+    // PriorLatentMatcher does not forward `heads`: the official prior always runs CausalTransformer's default 8.
+    throw new ConfigError(`diffusion_prior.args.heads is ${prArgs.heads}, but the official code always uses 8 heads`);
+  }
   const deArgs = merge({ ...DEFAULT_DENOISER, s_audio_scale: NaN }, de.args, "diffusion_decoder.args");
   if (Number.isNaN(deArgs.s_audio_scale)) deArgs.s_audio_scale = deArgs.latent_dim ** -0.5;
   if (deArgs.arch !== "trans_dec") throw new ConfigError(`diffusion_decoder.args.arch '${deArgs.arch}' is not supported (only trans_dec, the official setting)`);
@@ -216,7 +221,7 @@ export function configFromObject(root: unknown): PerFRDiffConfig {
     person_specific: { args: merge(DEFAULT_PSSL, ps.args, "person_specific.args"), checkpoint_path: (ps.checkpoint_path as string) ?? null },
     latent_embedder: { args: merge(DEFAULT_VAE, le.args, "latent_embedder.args"), checkpoint_path: (le.checkpoint_path as string) ?? null },
     diffusion_prior: {
-      args: merge(DEFAULT_PRIOR, pr.args, "diffusion_prior.args"),
+      args: prArgs,
       scheduler: merge(DEFAULT_SCHED, pr.scheduler, "diffusion_prior.scheduler"),
     },
     diffusion_decoder: { args: deArgs, scheduler: merge(DEFAULT_SCHED, de.scheduler, "diffusion_decoder.scheduler") },

@@ -13,3 +13,28 @@ export { TorchCheckpointError, extractStateDict, readTorchFile, readTorchStateDi
 export type { TorchDtype, TorchTensor } from "./torch/checkpoint";
 export { SafetensorsError, parseSafetensors, serializeSafetensors } from "./safetensors";
 export type { SafeDtype, SafeTensor } from "./safetensors";
+export { TransformerDenoiser, denoiserParameterShapes, timestepFeatures } from "./modules/denoiser";
+export type { DenoiserConditions } from "./modules/denoiser";
+export { DiffusionPrior, priorParameterShapes } from "./modules/prior";
+export type { PriorConditions } from "./modules/prior";
+export { PersonSpecificEncoder, psslParameterShapes, sinusoidalTable } from "./modules/pssl";
+export { EmotionVAE, emotionVaeParameterShapes } from "./modules/emotionVae";
+export {
+  MODULE_NAMES,
+  WeightMismatchError,
+  checkStateDict,
+  detectModule,
+  hypernetTargets,
+  moduleParameterShapes,
+  officialCheckpointPath,
+  pwsgConfig,
+  toTensorMap,
+} from "./checkpoints";
+export type { ModuleName } from "./checkpoints";
+// Re-exported so users need one import for personalisation.
+export { EditedWeights, PWSG, TensorMap } from "@perfrdiff/hypernet";
+export type { WeightSource } from "@perfrdiff/hypernet";
+export { convertTorchCheckpoint, loadWeightFile, saveWeightFile } from "./convert";
+export type { ConvertedModule } from "./convert";
+export { complexity, denoiserWindowFlops, priorWindowFlops } from "./complexity";
+export type { ComplexityOptions, ComplexityRow } from "./complexity";

@@ -1,0 +1,72 @@
+/**
+ * Official checkpoint -> our weight file. The output is a safetensors file holding exactly the module's
+ * parameters (official names, float32) and metadata naming the module and its configuration, so loading it back
+ * can check it against the config it is used with.
+ */
+import type { TensorMap } from "@perfrdiff/hypernet";
+import { MODULE_NAMES, checkStateDict, detectModule, moduleParameterShapes, toTensorMap } from "./checkpoints";
+import type { ModuleName } from "./checkpoints";
+import type { PerFRDiffConfig } from "./config";
+import { parseSafetensors, serializeSafetensors } from "./safetensors";
+import type { SafeTensor } from "./safetensors";
+import { readTorchStateDict } from "./torch/checkpoint";
+
+export interface ConvertedModule {
+  module: ModuleName;
+  /** Number of parameters (elements). */
+  parameters: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * Converts one official `torch.save` checkpoint. The module is detected from its parameter names unless given.
+ * @throws naming the missing / unexpected / mis-shaped tensors when it matches no module of the configuration.
+ */
+export function convertTorchCheckpoint(
+  cfg: PerFRDiffConfig,
+  bytes: Uint8Array,
+  options: { module?: ModuleName; what?: string } = {},
+): ConvertedModule {
+  const what = options.what ?? "checkpoint";
+  const state = readTorchStateDict(bytes, what);
+  let module = options.module ?? detectModule(cfg, state);
+  if (!module) {
+    // Report against the closest module so the message lists concrete differences.
+    let best: ModuleName = "denoiser";
+    let bestHits = -1;
+    for (const m of MODULE_NAMES) {
+      if (m === "hypernet" && !cfg.main_model) continue;
+      const hits = [...moduleParameterShapes(cfg, m).keys()].filter((k) => state.has(k)).length;
+      if (hits > bestHits) [best, bestHits] = [m, hits];
+    }
+    module = best;
+  }
+  const expected = moduleParameterShapes(cfg, module);
+  checkStateDict(state, expected, `${what} (as ${module})`);
+  const tensors = new Map<string, SafeTensor>();
+  let parameters = 0;
+  for (const name of expected.keys()) {
+    const t = state.get(name)!;
+    if (!(t.data instanceof Float32Array)) throw new Error(`${what}: '${name}' is ${t.dtype}, expected a floating-point tensor`);
+    tensors.set(name, { dtype: "F32", shape: t.shape, data: t.data });
+    parameters += t.data.length;
+  }
+  const bytesOut = serializeSafetensors(tensors, { format: "perfrdiff", module, source: what });
+  return { module, parameters, bytes: bytesOut };
+}
+
+/** Loads one of our weight files for `module`, checking names and shapes against the configuration. */
+export function loadWeightFile(cfg: PerFRDiffConfig, module: ModuleName, bytes: Uint8Array, what = `${module} weights`): TensorMap {
+  const { tensors, metadata } = parseSafetensors(bytes);
+  if (metadata.module && metadata.module !== module) {
+    throw new Error(`${what} holds the ${metadata.module} module, not ${module}`);
+  }
+  return toTensorMap(tensors, moduleParameterShapes(cfg, module), what);
+}
+
+/** Serialises a module's live weights (e.g. after training) into our format. */
+export function saveWeightFile(module: ModuleName, weights: TensorMap): Uint8Array {
+  const tensors = new Map<string, SafeTensor>();
+  for (const [name, t] of weights.tensors) tensors.set(name, { dtype: "F32", shape: t.shape, data: t.dataSync() as Float32Array });
+  return serializeSafetensors(tensors, { format: "perfrdiff", module });
+}

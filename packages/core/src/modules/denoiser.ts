@@ -1,0 +1,190 @@
+/**
+ * GAFRG's TransformerDenoiser (official `model/diffusion/diffusion_decoder/transformer_denoiser.py`, arch
+ * `trans_dec`, condition_concat `token_concat`): the noisy listener window [B, W, 25] is embedded, given learned
+ * positions and decoded by post-norm transformer decoder layers that cross-attend to a memory of condition tokens
+ * (time token, projected speaker audio / 3DMM / emotion windows, speaker and listener latent embeddings, ...).
+ * It predicts x0 (the clean window). Parameter names are the official ones.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { WeightSource } from "@perfrdiff/hypernet";
+import type { DenoiserConfig } from "../config";
+import { decoderLayer, layerNorm, linear, shapes, silu } from "./nn";
+
+/** Condition tensors, named after the official `model_kwargs`. Each is optional. */
+export interface DenoiserConditions {
+  /** speaker_audio_encodings [B, W, s_audio_dim] (78-d MFCC features of the previous speaker window). */
+  speakerAudio?: tf.Tensor;
+  /** speaker_3dmm_encodings [B, W, s_3dmm_dim]. */
+  speaker3dmm?: tf.Tensor;
+  /** speaker_emotion_encodings [B, W, s_emotion_dim]. */
+  speakerEmotion?: tf.Tensor;
+  /** speaker_latent_embed [B, 1, s_embed_dim] (emotion VAE encoding of the speaker window). */
+  speakerLatent?: tf.Tensor;
+  /** listener_latent_embed [B, 1, l_embed_dim] (the diffusion prior's output). */
+  listenerLatent?: tf.Tensor;
+  /** listener_personal_embed [B, 1, personal_emb_dim]. */
+  listenerPersonal?: tf.Tensor;
+  /** past_listener_emotion [B, W, nfeats]. */
+  pastListenerEmotion?: tf.Tensor;
+}
+
+const POS_LEN = 500; // PositionEmbeddingLearned1D max_len in the official code
+
+/** Official parameter names and shapes for a configuration. */
+export function denoiserParameterShapes(c: DenoiserConfig): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  const D = c.latent_dim;
+  if (c.nfeats !== D) {
+    shapes.linear(m, "to_emotion_embed", c.nfeats, D);
+    shapes.linear(m, "to_emotion_feat", D, c.nfeats);
+  }
+  shapes.linear(m, "time_embedding.linear_1", c.time_encoded_dim, D);
+  shapes.linear(m, "time_embedding.linear_2", D, D);
+  if (c.s_embed_dim !== D) shapes.linear(m, "speaker_latent_proj.1", c.s_embed_dim, D);
+  if (c.l_embed_dim !== D) shapes.linear(m, "listener_latent_proj.1", c.l_embed_dim, D);
+  if (c.s_audio_dim !== D) shapes.linear(m, "speaker_audio_proj", c.s_audio_dim, D);
+  if (!c.encode_3dmm) shapes.linear(m, "speaker_3dmm_proj", c.s_3dmm_dim, D);
+  if (!c.encode_emotion) shapes.linear(m, "speaker_emotion_proj", c.s_emotion_dim, D);
+  if (c.personal_emb_dim !== D) shapes.linear(m, "listener_personal_proj", c.personal_emb_dim, D);
+  if (c.nfeats !== D) shapes.linear(m, "listener_emotion_proj", c.nfeats, D);
+  m.set("query_pos.pe", [POS_LEN, 1, D]);
+  m.set("mem_pos.pe", [POS_LEN, 1, D]);
+  for (let i = 0; i < c.num_layers; i++) {
+    const p = `decoder.layers.${i}`;
+    shapes.mha(m, `${p}.self_attn`, D);
+    shapes.mha(m, `${p}.multihead_attn`, D);
+    shapes.linear(m, `${p}.linear1`, D, c.ff_size);
+    shapes.linear(m, `${p}.linear2`, c.ff_size, D);
+    for (const n of ["norm1", "norm2", "norm3"]) shapes.layerNorm(m, `${p}.${n}`, D);
+  }
+  shapes.layerNorm(m, "decoder.norm", D);
+  return m;
+}
+
+/** Sinusoidal timestep features as diffusers' `get_timestep_embedding` (the official Timesteps module). */
+export function timestepFeatures(t: number[], dim: number, flipSinToCos: boolean, freqShift: number): tf.Tensor2D {
+  const half = Math.floor(dim / 2);
+  const out = new Float32Array(t.length * dim);
+  for (let b = 0; b < t.length; b++) {
+    for (let i = 0; i < half; i++) {
+      // float32 steps as torch computes them, so the features match to the last bits
+      const e = Math.fround(Math.fround(Math.fround(-Math.log(10000)) * i) / (half - freqShift));
+      const freq = Math.fround(Math.exp(e));
+      const a = Math.fround(t[b] * freq);
+      const s = Math.sin(a);
+      const co = Math.cos(a);
+      out[b * dim + (flipSinToCos ? half + i : i)] = s;
+      out[b * dim + (flipSinToCos ? i : half + i)] = co;
+    }
+  }
+  return tf.tensor2d(out, [t.length, dim]);
+}
+
+function checkCond(name: string, x: tf.Tensor | undefined, B: number, len: number | null, dim: number): void {
+  if (!x) return;
+  if (x.rank !== 3 || x.shape[0] !== B || (len !== null && x.shape[1] !== len) || x.shape[2] !== dim) {
+    throw new Error(`${name} must be [${B}, ${len ?? "L"}, ${dim}], got [${x.shape}]`);
+  }
+}
+
+export class TransformerDenoiser {
+  constructor(
+    readonly config: DenoiserConfig,
+    readonly weights: WeightSource,
+  ) {}
+
+  /** Projects the given conditions into memory tokens, in the official order; dropped conditions give none. */
+  private conditionTokens(w: WeightSource, c: DenoiserConditions): tf.Tensor[] {
+    const cfg = this.config;
+    const D = cfg.latent_dim;
+    const lin = (name: string, x: tf.Tensor, inDim: number) => (inDim === D ? x : linear(w, name, x));
+    const out: tf.Tensor[] = [];
+    const use = (x: tf.Tensor | undefined, p: number) => x !== undefined && p < 1;
+    if (use(c.speakerAudio, cfg.s_audio_enc_drop_prob)) out.push(tf.mul(lin("speaker_audio_proj", c.speakerAudio!, cfg.s_audio_dim), cfg.s_audio_scale));
+    if (use(c.speaker3dmm, cfg.s_3dmm_enc_drop_prob)) out.push(cfg.encode_3dmm ? c.speaker3dmm! : linear(w, "speaker_3dmm_proj", c.speaker3dmm!));
+    if (use(c.speakerEmotion, cfg.s_emotion_enc_drop_prob)) out.push(cfg.encode_emotion ? c.speakerEmotion! : linear(w, "speaker_emotion_proj", c.speakerEmotion!));
+    if (use(c.speakerLatent, cfg.s_latent_embed_drop_prob)) out.push(cfg.s_embed_dim === D ? c.speakerLatent! : linear(w, "speaker_latent_proj.1", tf.relu(c.speakerLatent!)));
+    if (use(c.listenerLatent, cfg.l_latent_embed_drop_prob)) out.push(cfg.l_embed_dim === D ? c.listenerLatent! : linear(w, "listener_latent_proj.1", tf.relu(c.listenerLatent!)));
+    if (use(c.pastListenerEmotion, cfg.past_l_emotion_drop_prob)) out.push(lin("listener_emotion_proj", c.pastListenerEmotion!, cfg.nfeats));
+    if (use(c.listenerPersonal, cfg.l_personal_embed_drop_prob)) out.push(lin("listener_personal_proj", c.listenerPersonal!, cfg.personal_emb_dim));
+    return out;
+  }
+
+  private validate(sample: tf.Tensor, timesteps: number[], c: DenoiserConditions): number {
+    const cfg = this.config;
+    if (sample.rank !== 3 || sample.shape[2] !== cfg.nfeats) {
+      throw new Error(`sample must be [batch, frames, ${cfg.nfeats}], got [${sample.shape}]`);
+    }
+    const B = sample.shape[0];
+    if (timesteps.length !== B) throw new Error(`timesteps has ${timesteps.length} entries for a batch of ${B}`);
+    if (timesteps.some((t) => !Number.isFinite(t))) throw new Error("timesteps contain NaN or infinity");
+    const W = sample.shape[1] as number;
+    checkCond("speakerAudio", c.speakerAudio, B, W, cfg.s_audio_dim);
+    checkCond("speaker3dmm", c.speaker3dmm, B, W, cfg.encode_3dmm ? cfg.latent_dim : cfg.s_3dmm_dim);
+    checkCond("speakerEmotion", c.speakerEmotion, B, W, cfg.encode_emotion ? cfg.latent_dim : cfg.s_emotion_dim);
+    checkCond("speakerLatent", c.speakerLatent, B, 1, cfg.s_embed_dim);
+    checkCond("listenerLatent", c.listenerLatent, B, 1, cfg.l_embed_dim);
+    checkCond("listenerPersonal", c.listenerPersonal, B, 1, cfg.personal_emb_dim);
+    checkCond("pastListenerEmotion", c.pastListenerEmotion, B, W, cfg.nfeats);
+    return B;
+  }
+
+  /** Runs the decoder on sample [B, W, nfeats] with memory [B, M, D]. */
+  private core(w: WeightSource, sample: tf.Tensor, memory: tf.Tensor): tf.Tensor {
+    const cfg = this.config;
+    const W = sample.shape[1] as number;
+    const M = memory.shape[1] as number;
+    if (W > POS_LEN || M > POS_LEN) throw new Error(`window ${W} or memory ${M} exceeds the ${POS_LEN} learned positions`);
+    const D = cfg.latent_dim;
+    let x = cfg.nfeats === D ? sample : linear(w, "to_emotion_embed", sample);
+    x = tf.add(x, tf.reshape(tf.slice(w.get("query_pos.pe"), [0, 0, 0], [W, 1, D]), [1, W, D]));
+    const mem = tf.add(memory, tf.reshape(tf.slice(w.get("mem_pos.pe"), [0, 0, 0], [M, 1, D]), [1, M, D]));
+    for (let i = 0; i < cfg.num_layers; i++) {
+      x = decoderLayer(w, `decoder.layers.${i}`, x, mem, cfg.num_heads, cfg.activation);
+    }
+    x = layerNorm(w, "decoder.norm", x);
+    return cfg.nfeats === D ? x : linear(w, "to_emotion_feat", x);
+  }
+
+  private timeToken(w: WeightSource, timesteps: number[]): tf.Tensor {
+    const cfg = this.config;
+    const f = timestepFeatures(timesteps, cfg.time_encoded_dim, cfg.flip_sin_to_cos, cfg.freq_shift);
+    const e = linear(w, "time_embedding.linear_2", silu(linear(w, "time_embedding.linear_1", f)));
+    return tf.expandDims(e, 1); // [B, 1, D]
+  }
+
+  /**
+   * Conditional x0 prediction (no condition dropout): sample [B, W, nfeats], timesteps [B] -> [B, W, nfeats].
+   * `weights` overrides the base weights (e.g. an EditedWeights overlay from the hypernetwork).
+   */
+  forward(sample: tf.Tensor, timesteps: number[], cond: DenoiserConditions, weights: WeightSource = this.weights): tf.Tensor {
+    this.validate(sample, timesteps, cond);
+    return tf.tidy(() => {
+      const memory = tf.concat([this.timeToken(weights, timesteps), ...this.conditionTokens(weights, cond)], 1);
+      return this.core(weights, sample, memory);
+    });
+  }
+
+  /**
+   * Classifier-free guided prediction as the official `forward_with_cond_scale`: the unconditional branch sees
+   * the same time token with every condition token zeroed; returns uncond + g * (cond - uncond), [B, W, nfeats].
+   */
+  forwardWithCondScale(
+    sample: tf.Tensor,
+    timesteps: number[],
+    cond: DenoiserConditions,
+    guidanceScale = this.config.guidance_scale,
+    weights: WeightSource = this.weights,
+  ): tf.Tensor {
+    const B = this.validate(sample, timesteps, cond);
+    return tf.tidy(() => {
+      const time = this.timeToken(weights, timesteps);
+      const condTokens = this.conditionTokens(weights, cond);
+      const memC = tf.concat([time, ...condTokens], 1);
+      const memU = tf.concat([time, ...condTokens.map((t) => tf.zerosLike(t))], 1);
+      const out = this.core(weights, tf.concat([sample, sample], 0), tf.concat([memU, memC], 0));
+      const [u, c] = tf.split(out, [B, B], 0);
+      return tf.add(u, tf.mul(tf.sub(c, u), guidanceScale));
+    });
+  }
+}

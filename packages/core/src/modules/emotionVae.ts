@@ -1,0 +1,88 @@
+/**
+ * The emotion GRU-VAE speaker/listener encoder (official `AutoencoderRNN_VAE_v2` in `model/diffusion/rnn.py`,
+ * from DLow): a GRU over a 50-frame emotion window whose last hidden state is the 512-d latent embedding the
+ * diffusion models condition on (`encode`); mu/logvar heads and a step-wise GRU decoder reconstruct the window.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { WeightSource } from "@perfrdiff/hypernet";
+import type { LatentEmbedderConfig } from "../config";
+import { gruCell, linear, shapes } from "./nn";
+
+export function emotionVaeParameterShapes(c: LatentEmbedderConfig): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  const H = c.hidden_dim;
+  shapes.gru(m, "x_rnn.rnn_f", c.emotion_dim, H);
+  shapes.linear(m, "fc_mu_enc", H, c.z_dim);
+  shapes.linear(m, "fc_logvar_enc", H, c.z_dim);
+  shapes.linear(m, "fc_z_dec", c.z_dim, H);
+  shapes.gru(m, "d_rnn.rnn_f", c.emotion_dim + H, H);
+  let last = H;
+  c.emb_dims.forEach((d, i) => {
+    shapes.linear(m, `d_mlp.affine_layers.${i}`, last, d);
+    last = d;
+  });
+  shapes.linear(m, "d_out", last, c.emotion_dim);
+  shapes.linear(m, "coeff_reg.0", c.emotion_dim, H);
+  shapes.linear(m, "coeff_reg.2", H, c.coeff_3dmm_dim);
+  return m;
+}
+
+export class EmotionVAE {
+  constructor(
+    readonly config: LatentEmbedderConfig,
+    readonly weights: WeightSource,
+  ) {}
+
+  private check(x: tf.Tensor): void {
+    const c = this.config;
+    if (x.rank !== 3 || x.shape[1] !== c.window_size || x.shape[2] !== c.emotion_dim) {
+      throw new Error(`emotion window must be [batch, ${c.window_size}, ${c.emotion_dim}], got [${x.shape}]`);
+    }
+  }
+
+  /** The official `encode`: last GRU hidden state of one window [B, W, 25] -> [B, hidden_dim]. */
+  encode(emotion: tf.Tensor): tf.Tensor2D {
+    this.check(emotion);
+    const w = this.weights;
+    return tf.tidy(() => {
+      const [B, W] = emotion.shape;
+      const steps = tf.unstack(emotion, 1) as tf.Tensor2D[];
+      let h = tf.zeros([B, this.config.hidden_dim]) as tf.Tensor2D;
+      for (let t = 0; t < W; t++) h = gruCell(w, "x_rnn.rnn_f", steps[t], h);
+      return h;
+    });
+  }
+
+  /** mu and logvar of the posterior for one window (eval mode uses z = mu). */
+  posterior(emotion: tf.Tensor): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    const h = this.encode(emotion);
+    const out = tf.tidy(() => ({
+      mu: linear(this.weights, "fc_mu_enc", h) as tf.Tensor2D,
+      logvar: linear(this.weights, "fc_logvar_enc", h) as tf.Tensor2D,
+    }));
+    h.dispose();
+    return out;
+  }
+
+  /** Decodes z [B, z_dim] into a window [B, W, 25] (autoregressive GRU, as the official `_decode`). */
+  decode(z: tf.Tensor2D): tf.Tensor3D {
+    const c = this.config;
+    if (z.rank !== 2 || z.shape[1] !== c.z_dim) throw new Error(`z must be [batch, ${c.z_dim}], got [${z.shape}]`);
+    const w = this.weights;
+    return tf.tidy(() => {
+      const B = z.shape[0];
+      const hy = linear(w, "fc_z_dec", z) as tf.Tensor2D;
+      let h = tf.zeros([B, c.hidden_dim]) as tf.Tensor2D;
+      let y = tf.zeros([B, c.emotion_dim]) as tf.Tensor2D;
+      const ys: tf.Tensor2D[] = [];
+      for (let t = 0; t < c.window_size; t++) {
+        h = gruCell(w, "d_rnn.rnn_f", tf.concat([hy, y], 1), h);
+        let m: tf.Tensor = h;
+        c.emb_dims.forEach((_, i) => (m = tf.tanh(linear(w, `d_mlp.affine_layers.${i}`, m))));
+        y = linear(w, "d_out", m) as tf.Tensor2D;
+        ys.push(y);
+      }
+      return tf.stack(ys, 1) as tf.Tensor3D;
+    });
+  }
+}

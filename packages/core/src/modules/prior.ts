@@ -1,0 +1,252 @@
+/**
+ * The diffusion prior (official `DiffusionPriorNetwork` in `model/diffusion/diffusion_prior/transformer_prior.py`,
+ * DALL-E 2 style): a causal transformer over [speaker audio window, speaker latent, speaker 3DMM window, time,
+ * noisy listener latent, learned query] tokens that predicts the listener's 512-d emotion latent from the last
+ * token. Attention is multi-query (one shared key/value head), cosine-similarity with scale 16, rotary
+ * embeddings on the first 32 dims, T5 relative position bias and a learned null key/value.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { WeightSource } from "@perfrdiff/hypernet";
+import type { DiffusionPriorConfig } from "../config";
+import { linear, shapes, silu } from "./nn";
+
+export interface PriorConditions {
+  /** speaker_audio_encodings [B, W, audio_dim]. */
+  speakerAudio?: tf.Tensor;
+  /** speaker_latent_emb [B, 1, speaker_emb_dim]. */
+  speakerLatent?: tf.Tensor;
+  /** speaker_3dmm_encodings [B, W, _3dmm_dim]. */
+  speaker3dmm?: tf.Tensor;
+}
+
+const NUM_BUCKETS = 32;
+const MAX_DISTANCE = 128;
+
+export function priorParameterShapes(c: DiffusionPriorConfig): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  const D = c.latent_dim;
+  let idx = 0;
+  for (let i = 0; i < c.num_time_layers; i++) {
+    shapes.linear(m, `time_embed.${idx}`, i === 0 ? c.num_time_emb_channels : D, D);
+    idx += i < c.num_time_layers - 1 || c.time_last_act ? 2 : 1;
+  }
+  if (c.audio_dim !== D) shapes.linear(m, "to_audio_encodings", c.audio_dim, D);
+  if (c.speaker_emb_dim !== D) shapes.linear(m, "to_speaker_latentemb", c.speaker_emb_dim, D);
+  if (c._3dmm_dim !== D) shapes.linear(m, "to_speaker_3dmmenc", c._3dmm_dim, D);
+  m.set("learned_query", [D]);
+  m.set("null_s_audio_encodings", [1, c.window_size, D]);
+  m.set("null_s_latent_embed", [1, 1, D]);
+  m.set("null_s_3dmm_encodings", [1, c.window_size, D]);
+  const ct = "causal_transformer";
+  if (c.norm_in) m.set(`${ct}.init_norm.g`, [D]);
+  m.set(`${ct}.rel_pos_bias.relative_attention_bias.weight`, [NUM_BUCKETS, c.heads]);
+  const inner = c.dim_head * c.heads;
+  const ff = c.ff_mult * D;
+  for (let i = 0; i < c.depth; i++) {
+    const a = `${ct}.layers.${i}.0`;
+    m.set(`${a}.norm.g`, [D]);
+    m.set(`${a}.null_kv`, [2, c.dim_head]);
+    shapes.linear(m, `${a}.to_q`, D, inner, false);
+    shapes.linear(m, `${a}.to_kv`, D, 2 * c.dim_head, false);
+    if (c.rotary_emb) m.set(`${a}.rotary_emb.freqs`, [Math.min(32, c.dim_head) / 2]);
+    shapes.linear(m, `${a}.to_out.0`, inner, D, false);
+    m.set(`${a}.to_out.1.g`, [D]);
+    const f = `${ct}.layers.${i}.1`;
+    m.set(`${f}.0.g`, [D]);
+    shapes.linear(m, `${f}.1`, D, 2 * ff, false);
+    if (c.normformer) m.set(`${f}.3.g`, [ff]);
+    shapes.linear(m, `${f}.5`, ff, D, false);
+  }
+  if (c.norm_out) m.set(`${ct}.norm.g`, [D]);
+  if (c.final_proj) shapes.linear(m, `${ct}.project_out`, D, D, false);
+  return m;
+}
+
+/** The prior's gain-only LayerNorm (eps 1e-5); `stable` divides by the row max first. */
+function gainNorm(w: WeightSource, name: string, x: tf.Tensor, stable = false): tf.Tensor {
+  if (stable) x = tf.div(x, tf.max(x, -1, true));
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), w.get(name));
+}
+
+/** T5 relative position buckets for queries i in [0, n) and keys j in [0, n] (key 0 is the null key). */
+function relPosBuckets(n: number): Int32Array {
+  const out = new Int32Array(n * (n + 1));
+  const maxExact = NUM_BUCKETS / 2;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= n; j++) {
+      const d = Math.max(i - j, 0);
+      let b: number;
+      if (d < maxExact) b = d;
+      else {
+        const v = Math.fround(Math.fround(Math.log(Math.fround(d / maxExact)) / Math.log(MAX_DISTANCE / maxExact)) * (NUM_BUCKETS - maxExact));
+        b = Math.min(maxExact + Math.trunc(v), NUM_BUCKETS - 1);
+      }
+      out[i * (n + 1) + j] = b;
+    }
+  }
+  return out;
+}
+
+/** Applies rotary embeddings (interleaved pairs) to the first 2*len(freqs) features of t [..., n, d]. */
+function rotary(t: tf.Tensor, freqs: Float32Array): tf.Tensor {
+  const n = t.shape[t.rank - 2];
+  const d = t.shape[t.rank - 1];
+  const rot = freqs.length * 2;
+  const cos = new Float32Array(n * rot);
+  const sin = new Float32Array(n * rot);
+  for (let p = 0; p < n; p++) {
+    for (let k = 0; k < rot; k++) {
+      const a = Math.fround(p * freqs[k >> 1]);
+      cos[p * rot + k] = Math.cos(a);
+      sin[p * rot + k] = Math.sin(a);
+    }
+  }
+  const lead = t.shape.slice(0, -1);
+  const tl = tf.slice(t, new Array(t.rank).fill(0), [...lead, rot]);
+  const pairs = tf.reshape(tl, [...lead, rot / 2, 2]);
+  const [x1, x2] = tf.unstack(pairs, t.rank + 1 - 1);
+  const half = tf.reshape(tf.stack([tf.neg(x2), x1], -1), [...lead, rot]);
+  const rotated = tf.add(tf.mul(tl, tf.tensor2d(cos, [n, rot])), tf.mul(half, tf.tensor2d(sin, [n, rot])));
+  if (rot === d) return rotated;
+  return tf.concat([rotated, tf.slice(t, [...new Array(t.rank - 1).fill(0), rot], [...lead, d - rot])], -1);
+}
+
+function l2normalize(x: tf.Tensor): tf.Tensor {
+  return tf.div(x, tf.maximum(tf.norm(x, "euclidean", -1, true), 1e-12));
+}
+
+export class DiffusionPrior {
+  private readonly bucketCache = new Map<number, Int32Array>();
+
+  constructor(
+    readonly config: DiffusionPriorConfig,
+    readonly weights: WeightSource,
+  ) {}
+
+  private attention(w: WeightSource, p: string, x: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+    const c = this.config;
+    const [B, n] = x.shape;
+    const xn = gainNorm(w, `${p}.norm.g`, x);
+    let q = tf.transpose(tf.reshape(linear(w, `${p}.to_q`, xn, false), [B, n, c.heads, c.dim_head]), [0, 2, 1, 3]);
+    const kv = linear(w, `${p}.to_kv`, xn, false);
+    let [k, v] = tf.split(kv, 2, -1);
+    if (c.rotary_emb) {
+      const freqs = w.get(`${p}.rotary_emb.freqs`).dataSync() as Float32Array;
+      q = rotary(q, freqs);
+      k = rotary(k, freqs);
+    }
+    const [nk, nv] = tf.split(w.get(`${p}.null_kv`), 2, 0); // [1, dh] each
+    k = tf.concat([tf.tile(tf.reshape(nk, [1, 1, c.dim_head]), [B, 1, 1]), k], 1);
+    v = tf.concat([tf.tile(tf.reshape(nv, [1, 1, c.dim_head]), [B, 1, 1]), v], 1);
+    // cosine similarity, both sides scaled by sqrt(16)
+    q = tf.mul(l2normalize(q), 4);
+    k = tf.mul(l2normalize(k), 4);
+    // one shared key/value head: tile it over the heads (tfjs matMul does not broadcast batch dims reliably)
+    const perHead = (x: tf.Tensor) => tf.tile(tf.expandDims(x, 1), [1, c.heads, 1, 1]) as tf.Tensor4D;
+    let sim = tf.matMul(q as tf.Tensor4D, perHead(k), false, true); // [B, H, n, n+1]
+    sim = tf.add(sim, bias);
+    const mask = new Float32Array(n * (n + 1));
+    for (let i = 0; i < n; i++) for (let j = i + 2; j <= n; j++) mask[i * (n + 1) + j] = 1;
+    sim = tf.where(tf.cast(tf.tensor2d(mask, [n, n + 1]), "bool"), tf.fill(sim.shape, -3.4028234663852886e38), sim);
+    const attn = tf.softmax(sim, -1);
+    const out = tf.matMul(attn as tf.Tensor4D, perHead(v)); // [B, H, n, dh]
+    const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B, n, c.heads * c.dim_head]);
+    return gainNorm(w, `${p}.to_out.1.g`, linear(w, `${p}.to_out.0`, merged, false));
+  }
+
+  private feedForward(w: WeightSource, p: string, x: tf.Tensor): tf.Tensor {
+    let h = linear(w, `${p}.1`, gainNorm(w, `${p}.0.g`, x), false);
+    const [a, gate] = tf.split(h, 2, -1);
+    h = tf.mul(a, silu(gate));
+    if (this.config.normformer) h = gainNorm(w, `${p}.3.g`, h);
+    return linear(w, `${p}.5`, h, false);
+  }
+
+  private transformer(w: WeightSource, tokens: tf.Tensor): tf.Tensor {
+    const c = this.config;
+    const ct = "causal_transformer";
+    const n = tokens.shape[1] as number;
+    let x = c.norm_in ? gainNorm(w, `${ct}.init_norm.g`, tokens) : tokens;
+    let buckets = this.bucketCache.get(n);
+    if (!buckets) this.bucketCache.set(n, (buckets = relPosBuckets(n)));
+    const table = w.get(`${ct}.rel_pos_bias.relative_attention_bias.weight`);
+    const bias = tf.transpose(tf.reshape(tf.gather(table, tf.tensor1d(buckets, "int32")), [n, n + 1, c.heads]), [2, 0, 1]);
+    for (let i = 0; i < c.depth; i++) {
+      x = tf.add(this.attention(w, `${ct}.layers.${i}.0`, x, bias), x);
+      x = tf.add(this.feedForward(w, `${ct}.layers.${i}.1`, x), x);
+    }
+    if (c.norm_out) x = gainNorm(w, `${ct}.norm.g`, x, true);
+    return c.final_proj ? linear(w, `${ct}.project_out`, x, false) : x;
+  }
+
+  private timeEmbed(w: WeightSource, t: number[]): tf.Tensor {
+    const c = this.config;
+    const dim = c.num_time_emb_channels;
+    const half = Math.floor(dim / 2);
+    const f = new Float32Array(t.length * dim);
+    for (let b = 0; b < t.length; b++) {
+      for (let i = 0; i < half; i++) {
+        // official timestep_embedding: cos first, then sin; float32 arithmetic as in torch
+        const freq = Math.fround(Math.exp(Math.fround(Math.fround(Math.fround(-Math.log(10000)) * i) / half)));
+        const a = Math.fround(t[b] * freq);
+        f[b * dim + i] = Math.cos(a);
+        f[b * dim + half + i] = Math.sin(a);
+      }
+    }
+    let x: tf.Tensor = tf.tensor2d(f, [t.length, dim]);
+    let idx = 0;
+    for (let i = 0; i < c.num_time_layers; i++) {
+      x = linear(w, `time_embed.${idx}`, x);
+      if (i < c.num_time_layers - 1 || c.time_last_act) {
+        x = silu(x);
+        idx += 2;
+      } else idx += 1;
+    }
+    return tf.reshape(x, [t.length, 1, c.latent_dim]);
+  }
+
+  /**
+   * One denoising step: x_t [B, 1, latent_dim], timesteps [B], conditions -> predicted listener latent
+   * [B, 1, latent_dim]. `useNull` replaces every condition with the learned null tokens (the unconditional branch).
+   */
+  forward(xT: tf.Tensor, timesteps: number[], cond: PriorConditions, useNull = false, weights: WeightSource = this.weights): tf.Tensor {
+    const c = this.config;
+    const D = c.latent_dim;
+    if (xT.rank !== 3 || xT.shape[1] !== 1 || xT.shape[2] !== D) throw new Error(`x_t must be [batch, 1, ${D}], got [${xT.shape}]`);
+    const B = xT.shape[0];
+    if (timesteps.length !== B) throw new Error(`timesteps has ${timesteps.length} entries for a batch of ${B}`);
+    const check = (name: string, x: tf.Tensor | undefined, len: number, dim: number) => {
+      if (x && (x.rank !== 3 || x.shape[0] !== B || x.shape[1] !== len || x.shape[2] !== dim)) {
+        throw new Error(`${name} must be [${B}, ${len}, ${dim}], got [${x.shape}]`);
+      }
+    };
+    check("speakerAudio", cond.speakerAudio, c.window_size, c.audio_dim);
+    check("speakerLatent", cond.speakerLatent, 1, c.speaker_emb_dim);
+    check("speaker3dmm", cond.speaker3dmm, c.window_size, c._3dmm_dim);
+    const w = weights;
+    return tf.tidy(() => {
+      const lin = (name: string, x: tf.Tensor, inDim: number) => (inDim === D ? x : linear(w, name, x));
+      const pick = (x: tf.Tensor, nullName: string) => (useNull ? tf.tile(w.get(nullName), [B, 1, 1]) : x);
+      const tokens: tf.Tensor[] = [];
+      if (cond.speakerAudio) tokens.push(pick(lin("to_audio_encodings", cond.speakerAudio, c.audio_dim), "null_s_audio_encodings"));
+      if (cond.speakerLatent) tokens.push(pick(lin("to_speaker_latentemb", cond.speakerLatent, c.speaker_emb_dim), "null_s_latent_embed"));
+      if (cond.speaker3dmm) tokens.push(pick(lin("to_speaker_3dmmenc", cond.speaker3dmm, c._3dmm_dim), "null_s_3dmm_encodings"));
+      tokens.push(this.timeEmbed(w, timesteps), xT);
+      if (c.use_learned_query) tokens.push(tf.tile(tf.reshape(w.get("learned_query"), [1, 1, D]), [B, 1, 1]));
+      const out = this.transformer(w, tf.concat(tokens, 1));
+      return tf.slice(out, [0, (out.shape[1] as number) - 1, 0], [B, 1, D]);
+    });
+  }
+
+  /** The official forward_with_cond_scale: conditional output, guided against the null branch when scale > 1. */
+  forwardWithCondScale(xT: tf.Tensor, timesteps: number[], cond: PriorConditions, guidanceScale = this.config.guidance_scale): tf.Tensor {
+    const logits = this.forward(xT, timesteps, cond);
+    if (guidanceScale <= 1) return logits;
+    const nul = this.forward(xT, timesteps, cond, true);
+    const out = tf.tidy(() => tf.add(nul, tf.mul(tf.sub(logits, nul), guidanceScale)));
+    logits.dispose();
+    nul.dispose();
+    return out;
+  }
+}
