@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { registerEval } from "./commands/eval";
+import { registerFeatures } from "./commands/features";
 
 const program = new Command();
 program
@@ -8,6 +9,7 @@ program
   .showHelpAfterError();
 
 registerEval(program);
+registerFeatures(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`perfrdiff: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,2 +1,46 @@
-// Public API of @perfrdiff/features (filled in by its issue).
-export const PACKAGE_NAME = "@perfrdiff/features";
+// Public API of @perfrdiff/features.
+export { decodeWav, encodeWav, readWav, toMono } from "./audio/wav";
+export type { DecodedAudio, WavBitDepth } from "./audio/wav";
+export { resample } from "./audio/resample";
+export type { ResampleOptions } from "./audio/resample";
+export { computeDeltas, kaldiFrameCount, kaldiMfcc } from "./audio/kaldi";
+export type { KaldiMfccOptions, Matrix } from "./audio/kaldi";
+export { melFilterbank, mfcc } from "./audio/mfcc";
+export type { MfccOptions } from "./audio/mfcc";
+export { PowerSpectrum } from "./audio/fft";
+export {
+  extractReactAudioFeatures,
+  reactAudioDim,
+  samplesPerVideoFrame,
+  StreamingReactAudio,
+} from "./audio/react-audio";
+export type { ReactAudioFeatures } from "./audio/react-audio";
+export {
+  ARKIT_BLENDSHAPES,
+  columnIndex,
+  EMOTION_AU_COLUMNS,
+  EMOTION_COLUMNS,
+  EMOTION_DIM,
+  EMOTION_EXPRESSION_COLUMNS,
+  EMOTION_GROUPS,
+  EMOTION_VA_COLUMNS,
+  FACE_COLUMNS,
+  FACE_DIM,
+  FACE_GROUPS,
+  FACE_POSE_COLUMNS,
+} from "./face/columns";
+export type { ArkitBlendshape } from "./face/columns";
+export {
+  FeatureFileError,
+  formatEmotionCsv,
+  parse3dmmNpy,
+  parseEmotionCsv,
+  read3dmm,
+  readEmotionCsv,
+  serialize3dmmNpy,
+  write3dmm,
+  writeEmotionCsv,
+} from "./face/io";
+export type { EmotionTrack, FrameTrack } from "./face/io";
+export { computeFaceStats, denormalise3dmm, loadFaceStats, normalise3dmm } from "./face/normalise";
+export type { FaceNormalisation, FaceStats } from "./face/normalise";

@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import { extractReactAudioFeatures, readWav, samplesPerVideoFrame, toMono } from "@perfrdiff/features";
+import { writeNpy } from "@perfrdiff/npy";
+
+interface AudioOptions {
+  wav: string;
+  fps: string;
+  frames?: string;
+  out: string;
+  force?: boolean;
+}
+
+function positive(value: string, flag: string, integer: boolean): number {
+  const n = Number(value);
+  if (!(n > 0) || (integer && !Number.isInteger(n))) {
+    throw new Error(`${flag} must be a positive ${integer ? "whole number" : "number"}, got '${value}'`);
+  }
+  return n;
+}
+
+export function registerFeatures(program: Command): void {
+  const features = program
+    .command("features")
+    .description("Extract model input features from raw recordings (audio now; face video is not implemented)");
+
+  features
+    .command("audio")
+    .description(
+      "Official PerFRDiff/REACT audio features: per video frame, Kaldi MFCC (13, c0 = log energy) + deltas + delta-deltas of that frame's samples",
+    )
+    .requiredOption("--wav <file>", "input WAV (8/16/24/32-bit PCM or 32/64-bit float, mono or multi-channel: averaged)")
+    .option("--fps <n>", "video frame rate the features are aligned to", "25")
+    .option(
+      "--frames <n>",
+      "number of video frames; the audio is cut or zero-padded to frames x int(sr/fps) samples (default: enough to cover the audio; the official loader uses 751)",
+    )
+    .requiredOption("--out <file>", "output .npy, float32 [frames, 78] (78 = 3 x 13 x 2 MFCC frames per video frame at 25 fps)")
+    .option("--force", "overwrite --out if it exists")
+    .addHelpText(
+      "after",
+      `
+Example:
+  pnpm perfrdiff features audio --wav speaker.wav --fps 25 --frames 751 --out speaker_audio.npy`,
+    )
+    .action(async (opts: AudioOptions) => {
+      const fps = positive(opts.fps, "--fps", false);
+      const frames = opts.frames === undefined ? undefined : positive(opts.frames, "--frames", true);
+      const audio = await readWav(opts.wav);
+      const mono = toMono(audio);
+      const feats = extractReactAudioFeatures(mono, audio.sampleRate, fps, frames);
+      await writeNpy(opts.out, { data: feats.data, shape: [feats.frames, feats.dim] }, { overwrite: opts.force ?? false });
+      const per = samplesPerVideoFrame(audio.sampleRate, fps);
+      const covered = Math.min(mono.length, feats.frames * per);
+      process.stderr.write(
+        `${opts.wav}: ${audio.sampleRate} Hz, ${audio.channels.length} channel(s), ${audio.bitDepth === "32f" ? "32-bit float" : audio.bitDepth === "64" ? "64-bit float" : `${audio.bitDepth}-bit PCM`}, ${(mono.length / audio.sampleRate).toFixed(2)} s -> ` +
+          `${opts.out} [${feats.frames}, ${feats.dim}] (${per} samples per frame; ${feats.frames * per - covered} zero-padded, ${mono.length - covered} cut)\n`,
+      );
+    });
+}
