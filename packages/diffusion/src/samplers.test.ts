@@ -260,6 +260,26 @@ describe("bad input", () => {
     expect(inferenceTimesteps(1000, 1000, "leading").length).toBe(1000);
     x.dispose();
   });
+  it("checkFinite names the step that went non-finite", async () => {
+    const before = tf.memory().numTensors;
+    const s = new DDIMSampler({ schedule, prediction: "eps" });
+    const nan: Denoiser = (x, t) => (t.dataSync()[0] < 500 ? tf.fill(x.shape, NaN) : tf.zerosLike(x));
+    await expect(s.sample(nan, [2, 2], { steps: 10, checkFinite: true })).rejects.toThrow(
+      "step 5 (t 400 -> 300) produced NaN or Infinity; check the denoiser output");
+    expect(tf.memory().numTensors).toBe(before);
+  });
+  it("guided sampling batches the condition once and passes the same batched condition every step", async () => {
+    const seen = new Set<unknown>();
+    const d2: Denoiser = (x, _t, c) => {
+      seen.add(c);
+      expect((c as tf.Tensor).shape).toEqual([4, 1]);
+      return tf.zerosLike(x);
+    };
+    const cond = tf.ones([2, 1]);
+    const y = await new DDIMSampler({ schedule }).sample(d2, [2, 3], { steps: 6, guidance: 2, cond });
+    expect(seen.size).toBe(1);
+    tf.dispose([y, cond]);
+  });
   it("the sampling loop leaks no tensors, also when the denoiser throws", async () => {
     const before = tf.memory().numTensors;
     const s = new DPMSolverPP2MSampler({ schedule, prediction: "x0" });
@@ -271,6 +291,10 @@ describe("bad input", () => {
       return tf.zerosLike(x);
     };
     await expect(s.sample(failing, [3, 2], { steps: 5 })).rejects.toThrow("model broke");
+    const [c4, u5] = [tf.ones([3, 4]), tf.zeros([3, 5])];
+    await expect(s.sample(d, [3, 2], { guidance: 2, cond: c4, uncond: u5 })).rejects.toThrow(/uncond has shape \[3,5\]/);
+    await expect(s.sample(d, [3, 2], { guidance: 2, cond: c4, seed: -3 })).rejects.toThrow(/seed must be an integer/);
+    tf.dispose([c4, u5]);
     expect(tf.memory().numTensors).toBe(before + 1); // the cond tensor above
   });
 });

@@ -1,5 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkGuidance, classifierFreeGuidance, type GuidanceOptions } from "./guidance";
+import {
+  checkGuidance, classifierFreeGuidance, concatConditions, conditionTensors, nullCondition, type GuidanceOptions,
+} from "./guidance";
 import { checkPrediction, epsFromX0, predictX0, type Prediction } from "./prediction";
 import { SeededRandom } from "./random";
 import { inferenceTimesteps, TIMESTEP_SPACINGS, type NoiseSchedule, type TimestepSpacing } from "./schedule";
@@ -74,6 +76,11 @@ export interface SampleOptions extends GuidanceOptions {
   guidance?: number;
   /** Called after every step; may return a promise (awaited). */
   onProgress?: (info: ProgressInfo) => void | Promise<void>;
+  /**
+   * Check after every step that the sample is finite and throw naming the step otherwise (one device read per step;
+   * default false).
+   */
+  checkFinite?: boolean;
 }
 
 function checkShape(shape: readonly number[]): number[] {
@@ -163,20 +170,34 @@ export abstract class Sampler {
    */
   async sample(denoiser: Denoiser, shape: readonly number[], o: SampleOptions = {}): Promise<tf.Tensor> {
     const shp = checkShape(shape);
-    const guidance: GuidanceOptions = { ...o, scale: o.guidance ?? o.scale ?? 1 };
-    checkGuidance(guidance);
+    const rng = new SeededRandom(o.seed ?? 0, 0);
+    const scale = checkGuidance({ ...o, scale: o.guidance ?? o.scale ?? 1 });
     const plan = o.timesteps ? Int32Array.from(o.timesteps) : this.timesteps(o.steps ?? this.defaultSteps);
     for (let i = 0; i < plan.length; i++) {
       this.alphaBar(plan[i]);
       if (i > 0 && plan[i] >= plan[i - 1]) throw new RangeError(`timesteps must be strictly descending, got ${Array.from(plan)}`);
     }
-    const seed = o.seed ?? 0;
-    const rng = new SeededRandom(seed, 0);
-    let x: tf.Tensor;
-    if (o.xT) {
-      if (o.xT.shape.join() !== shp.join()) throw new RangeError(`xT has shape [${o.xT.shape}] but shape is [${shp}]`);
-      x = tf.clone(o.xT);
-    } else x = rng.normal(shp);
+    if (o.xT && o.xT.shape.join() !== shp.join()) throw new RangeError(`xT has shape [${o.xT.shape}] but shape is [${shp}]`);
+    // Batch [uncond; cond] once for all steps (the condition does not change along the chain).
+    let batched: unknown;
+    const owned: tf.Tensor[] = [];
+    if (scale !== 1) {
+      let uncond = o.uncond;
+      if (uncond === undefined) {
+        uncond = nullCondition(o.cond);
+        owned.push(...conditionTensors(uncond));
+      }
+      try {
+        batched = o.batchConditions ? o.batchConditions(uncond, o.cond) : concatConditions(uncond, o.cond);
+      } catch (e) {
+        tf.dispose(owned);
+        throw e;
+      }
+      if (!o.batchConditions) owned.push(...conditionTensors(batched));
+    }
+    // (uncond: null so that classifierFreeGuidance builds no null condition of its own each step)
+    const guidance: GuidanceOptions = { scale, cond: o.cond, uncond: null, batchConditions: () => batched };
+    let x: tf.Tensor = o.xT ? tf.clone(o.xT) : rng.normal(shp);
     const state = new Map<string, unknown>();
     const batch = shp[0];
     try {
@@ -193,6 +214,15 @@ export abstract class Sampler {
         });
         x.dispose();
         x = res.prevSample;
+        if (o.checkFinite) {
+          const flag = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(res.prevSample))));
+          const bad = flag.dataSync()[0];
+          flag.dispose();
+          if (bad) {
+            res.predX0.dispose();
+            throw new RangeError(`step ${i} (t ${t} -> ${tPrev}) produced NaN or Infinity; check the denoiser output`);
+          }
+        }
         try {
           if (o.onProgress) await o.onProgress({ step: i, totalSteps: plan.length, t, tPrev, x, predX0: res.predX0 });
         } finally {
@@ -204,6 +234,7 @@ export abstract class Sampler {
       throw e;
     } finally {
       this.disposeState(state);
+      tf.dispose(owned);
     }
     return x;
   }
