@@ -1,6 +1,9 @@
 import { Command } from "commander";
 import { registerEval } from "./commands/eval";
 import { registerFeatures } from "./commands/features";
+import { registerImportTorch } from "./commands/import-torch";
+import { registerVerifyTorch } from "./commands/verify-torch";
+import { registerComplexity } from "./commands/complexity";
 
 const program = new Command();
 program
@@ -10,6 +13,9 @@ program
 
 registerEval(program);
 registerFeatures(program);
+registerImportTorch(program);
+registerVerifyTorch(program);
+registerComplexity(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`perfrdiff: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "./index";
+import { ConfigError, officialConfig, parseConfig } from "./index";
 
 const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), "utf8");
 
@@ -21,6 +21,16 @@ describe("config", () => {
     ]);
     expect(cfg.main_model?.args.num_shared_layers).toBe(2);
     expect(cfg.trainer.checkpoint_dir).toBe("./checkpoints/rewrite_weight");
+  });
+
+  it("the built-in official config equals the official YAML's model settings", () => {
+    const a = parseConfig(fixture("rewrite_weight.yaml"));
+    const b = officialConfig();
+    for (const k of ["person_specific", "latent_embedder", "diffusion_prior", "diffusion_decoder", "main_model"] as const) {
+      expect(JSON.parse(JSON.stringify({ ...b[k], scheduler: undefined, type: undefined })), k).toEqual(
+        JSON.parse(JSON.stringify({ ...a[k], scheduler: undefined, type: undefined })),
+      );
+    }
   });
 
   it("rejects wrong types and missing sections with the key named", () => {

@@ -265,3 +265,41 @@ export async function loadConfig(path: string): Promise<PerFRDiffConfig> {
     throw new ConfigError(`${path}: ${(err as Error).message}`);
   }
 }
+
+/**
+ * The model settings of the official `configs/rewrite_weight.yaml` (values that differ from the constructors'
+ * defaults), so tools can run without a config file.
+ */
+export const OFFICIAL_MODEL_YAML = `
+person_specific:
+  args: { max_len: 1000 }
+  checkpoint_path: ./checkpoints/person_specific/checkpoint.pth
+latent_embedder:
+  args: {}
+  checkpoint_path: ./checkpoints/embedder_latent/checkpoint.pth
+diffusion_prior:
+  args: { freeze_encoder: true, depth: 4, s_audio_cond_drop_prob: 0.0, s_latentemb_cond_drop_prob: 0.0, s_3dmm_cond_drop_prob: 0.0, guidance_scale: 1.0 }
+  scheduler: { k: 1 }
+diffusion_decoder:
+  args: { freeze_encoder: true, concat: concat_first, ablation_skip_connection: true, return_intermediate_dec: false, num_layers: 7, l_latent_embed_drop_prob: 1.0, l_personal_embed_drop_prob: 1.0, s_emotion_enc_drop_prob: 1.0, past_l_emotion_drop_prob: 1.0 }
+  scheduler: { k: 1 }
+trainer:
+  checkpoint_dir: ./checkpoints/rewrite_weight
+main_model:
+  args:
+    input_dim: 512
+    latent_dim: 1024
+    embed_dim: 512
+    num_shared_layers: 2
+    modified_layers: [diffusion_decoder.model.decoder.layers.4.multihead_attn, diffusion_decoder.model.decoder.layers.6.multihead_attn, diffusion_decoder.model.to_emotion_feat]
+    predict: shift
+    modify: all
+    regularization: false
+    regular_w: 0.0
+    resume:
+`;
+
+/** The official PerFRDiff configuration (rewrite_weight.yaml's model settings). */
+export function officialConfig(): PerFRDiffConfig {
+  return parseConfig(OFFICIAL_MODEL_YAML);
+}

@@ -38,3 +38,8 @@ export { convertTorchCheckpoint, loadWeightFile, saveWeightFile } from "./conver
 export type { ConvertedModule } from "./convert";
 export { complexity, denoiserWindowFlops, priorWindowFlops } from "./complexity";
 export type { ComplexityOptions, ComplexityRow } from "./complexity";
+export { OFFICIAL_MODEL_YAML, officialConfig } from "./config";
+export { useBackend } from "./backend";
+export type { BackendName } from "./backend";
+/** The tfjs instance core uses: build input tensors with it so backends and tensors are shared. */
+export * as tf from "@tensorflow/tfjs";

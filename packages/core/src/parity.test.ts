@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { parseNpy, toFloat32 } from "@perfrdiff/npy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  useBackend,
   DiffusionPrior,
   EmotionVAE,
   PWSG,
@@ -44,7 +45,7 @@ function relErr(ours: tf.Tensor, kind: string, name: string): number {
     num = Math.max(num, Math.abs(o[i] - r[i]));
     den = Math.max(den, Math.abs(r[i]));
   }
-  errors.set(name, num / den);
+  errors.set(`${tf.getBackend()} ${name}`, num / den);
   return num / den;
 }
 const errors = new Map<string, number>();
@@ -60,11 +61,12 @@ const load = (m: ModuleName) => {
   return toTensorMap(state, moduleParameterShapes(cfg, m), rel);
 };
 
-beforeAll(async () => {
-  await tf.setBackend("cpu");
-});
+// Both CI backends must match the official outputs (so they also agree with each other within float32 tolerance).
+describe.each(["cpu", "wasm"] as const)("parity with the official PyTorch modules (1e-4 relative), %s backend", (backend) => {
+  beforeAll(async () => {
+    expect(await useBackend(backend)).toBe(backend);
+  });
 
-describe("parity with the official PyTorch modules (1e-4 relative)", () => {
   it("PSSL feature and projection", () => {
     const pssl = new PersonSpecificEncoder(cfg.person_specific.args, load("pssl"));
     const { feat, proj } = pssl.forward(input("listener_personal_input"));
