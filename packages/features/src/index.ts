@@ -44,3 +44,23 @@ export {
 export type { EmotionTrack, FrameTrack } from "./face/io";
 export { computeFaceStats, denormalise3dmm, loadFaceStats, normalise3dmm } from "./face/normalise";
 export type { FaceNormalisation, FaceStats } from "./face/normalise";
+export {
+  emotionClipPath,
+  formatSplitCsv,
+  MODALITY_FOLDERS,
+  modalityPath,
+  parseSplitCsv,
+  personId,
+} from "./dataset/layout";
+export type { ReactModality, ReactPairRow } from "./dataset/layout";
+export { parseNeighbours, ReactDataset } from "./dataset/reader";
+export type {
+  DatasetProblem,
+  OpenOptions,
+  ReactItem,
+  ReactSample,
+  SampleOptions,
+  ValidateOptions,
+} from "./dataset/reader";
+export { ReactLayoutWriter } from "./dataset/writer";
+export type { ClipFiles } from "./dataset/writer";
