@@ -43,3 +43,5 @@ export { useBackend } from "./backend";
 export type { BackendName } from "./backend";
 /** The tfjs instance core uses: build input tensors with it so backends and tensors are shared. */
 export * as tf from "@tensorflow/tfjs";
+export { ReactionGenerator, createReactionGenerator } from "./generator";
+export type { GenerateOptions, GeneratedReactions, ModuleWeights, ReactionGeneratorOptions, SamplerName, SpeakerClip } from "./generator";

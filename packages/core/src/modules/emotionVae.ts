@@ -85,4 +85,10 @@ export class EmotionVAE {
       return tf.stack(ys, 1) as tf.Tensor3D;
     });
   }
+
+  /** The model's emotion -> 58-d 3DMM regressor (official `decode_coeff`, coeff_reg): [..., 25] -> [..., 58]. */
+  coefficients<T extends tf.Tensor>(emotion: T): T {
+    const w = this.weights;
+    return tf.tidy(() => linear(w, "coeff_reg.2", tf.tanh(linear(w, "coeff_reg.0", emotion)))) as T;
+  }
 }
