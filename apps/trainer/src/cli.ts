@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerEval } from "./commands/eval";
 import { registerFeatures } from "./commands/features";
+import { registerSynth } from "./commands/synth";
 import { registerImportTorch } from "./commands/import-torch";
 import { registerVerifyTorch } from "./commands/verify-torch";
 import { registerComplexity } from "./commands/complexity";
@@ -13,6 +14,7 @@ program
 
 registerEval(program);
 registerFeatures(program);
+registerSynth(program);
 registerImportTorch(program);
 registerVerifyTorch(program);
 registerComplexity(program);

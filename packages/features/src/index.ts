@@ -64,3 +64,10 @@ export type {
 } from "./dataset/reader";
 export { ReactLayoutWriter } from "./dataset/writer";
 export type { ClipFiles } from "./dataset/writer";
+export { generateSynthCorpus, LISTENING_RULES } from "./synth/corpus";
+export type { SynthManifest, SynthOptions } from "./synth/corpus";
+export { listenerReaction, randomStyle, renderFace, speakerClip } from "./synth/behaviour";
+export type { FaceDrivers, ListenerReaction, ListenerStyle, SpeakerClip } from "./synth/behaviour";
+export { randomVoice, synthesise, VOWELS } from "./synth/voice";
+export type { SoundEvent, Voice } from "./synth/voice";
+export { Rng } from "./synth/random";

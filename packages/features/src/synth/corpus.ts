@@ -1,0 +1,172 @@
+import { encodeWav } from "../audio/wav";
+import { FACE_DIM } from "../face/columns";
+import { serializeNpy } from "@perfrdiff/npy";
+import type { FrameTrack } from "../face/io";
+import { computeFaceStats } from "../face/normalise";
+import type { ReactPairRow } from "../dataset/layout";
+import { ReactLayoutWriter } from "../dataset/writer";
+import { listenerReaction, randomStyle, renderFace, speakerClip, type ListenerStyle } from "./behaviour";
+import { Rng } from "./random";
+import { randomVoice, synthesise, type Voice } from "./voice";
+
+export interface SynthOptions {
+  /** Number of synthetic speakers (voices with their own mean valence). */
+  speakers: number;
+  /** Number of synthetic listeners (each with its own ListenerStyle). */
+  listeners: number;
+  seed: number;
+  /** Different speaker clips per speaker (default 2). */
+  clipsPerSpeaker?: number;
+  /** Listeners who react to each speaker clip: its appropriate reactions (default min(3, listeners)). */
+  reactionsPerClip?: number;
+  /** Frames per clip (default 751, as REACT). */
+  frames?: number;
+  fps?: number;
+  /** Audio sample rate (default 16000; REACT's real audio is 44100). */
+  sampleRate?: number;
+  /** Fraction of speakers whose clips go to the train split; the rest go to val (default 0.8; at least one in train). */
+  trainFraction?: number;
+  /** Called after each pair is written. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What the generator wrote, also saved as `synth_meta.json`. */
+export interface SynthManifest {
+  generator: string;
+  seed: number;
+  options: Omit<Required<SynthOptions>, "onProgress">;
+  rules: string[];
+  speakers: { index: number; voice: Voice; meanValence: number; split: string }[];
+  listeners: { index: number; style: ListenerStyle; voice: Voice; id: string }[];
+  splits: Record<string, { pairs: (ReactPairRow & { speakerIndex: number; clip: number; listenerIndex: number })[] }>;
+}
+
+export const LISTENING_RULES = [
+  "smile mimicry: listener smile = expressiveness x speaker smile delayed by latency, low-passed 0.3 s; shape by smileStyle (closed / broad with parted lips and cheek raise / asymmetric)",
+  "nods at pauses: after a speaker phrase of >= 1 s, a nod (1-2 cycles at 2 Hz, 0.05 x headMotion rad) with probability nodProbability, latency after the pause (+-0.1 s); an audible 'mm' with probability backchannelProbability",
+  "brow raises: mirror each speaker brow raise with probability browRaiseProbability after latency; raise at a pause with half that probability",
+  "valence follows the speaker: baselineValence + empathy x speaker valence delayed 2 x latency, low-passed 1 s; arousal follows with gain 0.5 x expressiveness",
+  "idle behaviour: head sway of std 0.02 x headMotion rad, blinks at blinkRate per second",
+];
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/**
+ * Writes a synthetic dyadic corpus in the REACT layout under `out` (read it with ReactDataset):
+ * - speaker clip (s, k) is one speaker's behaviour: formant-synthesised speech with pauses, and matching face tracks;
+ * - it is shown to `reactionsPerClip` listeners (round robin), each reacting by the listening rules and its style;
+ * - listener l's session folder is `SYNTH/L<l>/`: the listener is `SYNTH/L<l>/listener/<n>`, the speaker it reacted
+ *   to `SYNTH/L<l>/S<s>/<n>`, so the listener keeps one identity (site/session/person) across all its clips and has
+ *   a history for personalisation;
+ * - the neighbour matrix marks as appropriate for a speaker clip the reactions of every listener to that same clip
+ *   (and, mirrored, the speaker behaviour for every reaction to it);
+ * - `synth_meta.json` records the styles, voices, rules and pairs; `FaceVerse/mean_face.npy` and `std_face.npy`
+ *   hold the train split's 3DMM statistics.
+ * Deterministic for a seed: every clip draws from its own random stream keyed by (seed, role, indices).
+ */
+export async function generateSynthCorpus(out: string, options: SynthOptions): Promise<SynthManifest> {
+  const o = {
+    speakers: options.speakers,
+    listeners: options.listeners,
+    seed: options.seed,
+    clipsPerSpeaker: options.clipsPerSpeaker ?? 2,
+    reactionsPerClip: options.reactionsPerClip ?? Math.min(3, options.listeners),
+    frames: options.frames ?? 751,
+    fps: options.fps ?? 25,
+    sampleRate: options.sampleRate ?? 16000,
+    trainFraction: options.trainFraction ?? 0.8,
+  };
+  for (const [k, v] of Object.entries(o)) {
+    if (k === "trainFraction") continue;
+    if (!Number.isInteger(v) || v < (k === "seed" ? 0 : 1)) throw new Error(`synth: ${k} must be a positive whole number, got ${v}`);
+  }
+  if (o.reactionsPerClip > o.listeners) {
+    throw new Error(`synth: reactionsPerClip (${o.reactionsPerClip}) exceeds listeners (${o.listeners})`);
+  }
+  if (!(o.trainFraction > 0 && o.trainFraction <= 1)) throw new Error(`synth: trainFraction must be in (0, 1], got ${o.trainFraction}`);
+  const samples = Math.round((o.frames / o.fps) * o.sampleRate);
+  const trainSpeakers = Math.max(1, Math.round(o.speakers * o.trainFraction));
+
+  const speakers = Array.from({ length: o.speakers }, (_, s) => {
+    const r = new Rng(o.seed, "speaker", s);
+    return { index: s, voice: randomVoice(r), meanValence: r.uniform(-0.3, 0.5), split: s < trainSpeakers ? "train" : "val" };
+  });
+  const listeners = Array.from({ length: o.listeners }, (_, l) => ({
+    index: l,
+    style: randomStyle(new Rng(o.seed, "style", l)),
+    voice: randomVoice(new Rng(o.seed, "listener-voice", l)),
+    id: `SYNTH/L${pad2(l + 1)}/listener`,
+  }));
+  const manifest: SynthManifest = {
+    generator: "@perfrdiff/features synth",
+    seed: o.seed,
+    options: o,
+    rules: LISTENING_RULES,
+    speakers,
+    listeners,
+    splits: {},
+  };
+  const w = new ReactLayoutWriter(out);
+  const total = o.speakers * o.clipsPerSpeaker * o.reactionsPerClip;
+  let done = 0;
+  const nextClipNo = new Map<string, number>();
+  const trainFaces: FrameTrack[] = [];
+  for (const split of ["train", "val"]) {
+    const pairs: SynthManifest["splits"][string]["pairs"] = [];
+    const contentOf: number[] = [];
+    for (const sp of speakers.filter((x) => x.split === split)) {
+      for (let k = 0; k < o.clipsPerSpeaker; k++) {
+        const content = sp.index * o.clipsPerSpeaker + k;
+        const clip = speakerClip(new Rng(o.seed, "clip", sp.index, k), sp.voice, sp.meanValence, o.frames, o.fps);
+        const spFace = renderFace(clip.face, new Rng(o.seed, "clip-face", sp.index, k));
+        const spWav = encodeWav(
+          [synthesise(clip.events, sp.voice, o.sampleRate, samples, new Rng(o.seed, "clip-audio", sp.index, k))],
+          o.sampleRate,
+          "16",
+        );
+        for (let r = 0; r < o.reactionsPerClip; r++) {
+          const l = (content * o.reactionsPerClip + r) % o.listeners;
+          const ln = listeners[l];
+          const session = `SYNTH/L${pad2(l + 1)}`;
+          const n = (nextClipNo.get(session) ?? 0) + 1;
+          nextClipNo.set(session, n);
+          const speakerPath = `${session}/S${pad2(sp.index + 1)}/${n}`;
+          const listenerPath = `${ln.id}/${n}`;
+          const rr = new Rng(o.seed, "reaction", sp.index, k, l);
+          const reaction = listenerReaction(rr, clip, ln.style);
+          const lFace = renderFace(reaction.face, new Rng(o.seed, "reaction-face", sp.index, k, l));
+          const lWav = encodeWav(
+            [synthesise(reaction.events, ln.voice, o.sampleRate, samples, new Rng(o.seed, "reaction-audio", sp.index, k, l))],
+            o.sampleRate,
+            "16",
+          );
+          await w.writeClip(split, speakerPath, { wav: spWav, emotion: spFace.emotion, threeDmm: spFace.threeDmm });
+          await w.writeClip(split, listenerPath, { wav: lWav, emotion: lFace.emotion, threeDmm: lFace.threeDmm });
+          if (split === "train") trainFaces.push(spFace.threeDmm, lFace.threeDmm);
+          pairs.push({ speaker: speakerPath, listener: listenerPath, speakerIndex: sp.index, clip: k, listenerIndex: l });
+          contentOf.push(content);
+          done++;
+          options.onProgress?.(done, total);
+        }
+      }
+    }
+    if (pairs.length === 0) continue;
+    await w.writeSplitList(split, pairs);
+    const n = 2 * pairs.length;
+    const nb = new Uint8Array(n * n);
+    const N = pairs.length;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        // Same speaker clip => every reaction to it is appropriate (both halves of the mirrored list).
+        if (i < N === j < N && contentOf[i % N] === contentOf[j % N]) nb[i * n + j] = 1;
+      }
+    }
+    await w.writeNeighbours(split, nb, n);
+    manifest.splits[split] = { pairs };
+  }
+  const stats = computeFaceStats(trainFaces);
+  await w.writeFile("FaceVerse/mean_face.npy", serializeNpy({ data: stats.mean, shape: [FACE_DIM] }));
+  await w.writeFile("FaceVerse/std_face.npy", serializeNpy({ data: stats.std, shape: [FACE_DIM] }));
+  await w.writeFile("synth_meta.json", `${JSON.stringify(manifest, null, 1)}\n`);
+  return manifest;
+}
