@@ -1,5 +1,13 @@
 import type { Command } from "commander";
-import { extractReactAudioFeatures, readWav, samplesPerVideoFrame, toMono } from "@perfrdiff/features";
+import { SingleBar } from "cli-progress";
+import {
+  extractReactAudioFeatures,
+  ReactDataset,
+  readWav,
+  samplesPerVideoFrame,
+  toMono,
+  type ReactModality,
+} from "@perfrdiff/features";
 import { writeNpy } from "@perfrdiff/npy";
 
 interface AudioOptions {
@@ -55,5 +63,48 @@ Example:
         `${opts.wav}: ${audio.sampleRate} Hz, ${audio.channels.length} channel(s), ${audio.bitDepth === "32f" ? "32-bit float" : audio.bitDepth === "64" ? "64-bit float" : `${audio.bitDepth}-bit PCM`}, ${(mono.length / audio.sampleRate).toFixed(2)} s -> ` +
           `${opts.out} [${feats.frames}, ${feats.dim}] (${per} samples per frame; ${feats.frames * per - covered} zero-padded, ${mono.length - covered} cut)\n`,
       );
+    });
+
+  features
+    .command("check")
+    .description("Validate a REACT-layout dataset split: report every missing or malformed file with its path")
+    .requiredOption("--data <dir>", "dataset root (holding <split>.csv, neighbour_emotion_<split>.npy and <split>/)")
+    .option("--split <name>", "train, val or test", "val")
+    .option("--person-specific", "use PerFRDiff's person_specific_<split>.csv and its masked neighbour matrix")
+    .option("--frames <n>", "minimum frames per emotion/3DMM file", "751")
+    .option("--modalities <list>", "comma-separated: audio,emotion,3dmm,video", "audio,emotion,3dmm")
+    .option("--shallow", "only check that files exist (do not parse them)")
+    .addHelpText("after", "\nExample:\n  pnpm perfrdiff features check --data data --split val")
+    .action(async (opts: { data: string; split: string; personSpecific?: boolean; frames: string; modalities: string; shallow?: boolean }) => {
+      const frames = positive(opts.frames, "--frames", true);
+      const known = ["audio", "emotion", "3dmm", "video"];
+      const modalities = opts.modalities.split(",").map((m) => m.trim());
+      for (const m of modalities) if (!known.includes(m)) throw new Error(`--modalities: unknown '${m}'; expected ${known.join(", ")}`);
+      const ds = await ReactDataset.open(opts.data, opts.split, { list: opts.personSpecific ? "person_specific" : "standard" });
+      const bar = process.stderr.isTTY
+        ? new SingleBar({ format: "check     [{bar}] {value}/{total} clips {duration_formatted}", stream: process.stderr, hideCursor: true })
+        : undefined;
+      let started = false;
+      let problems;
+      try {
+        problems = await ds.validate({
+          modalities: modalities as ReactModality[],
+          frames,
+          deep: !opts.shallow,
+          onProgress: (done, total) => {
+            if (!bar) return;
+            if (!started) {
+              bar.start(total, 0);
+              started = true;
+            }
+            bar.update(done);
+          },
+        });
+      } finally {
+        bar?.stop();
+      }
+      for (const p of problems) process.stdout.write(`${p.path}: ${p.problem}\n`);
+      process.stderr.write(`${opts.data} ${opts.split}: ${ds.rows.length} pairs (${ds.length} items), ${ds.listenerIds().length} listeners, ${problems.length} problem(s)\n`);
+      if (problems.length > 0) process.exitCode = 1;
     });
 }

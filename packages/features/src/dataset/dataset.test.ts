@@ -131,7 +131,7 @@ describe("ReactDataset", () => {
     expect(byPath.get(v("Audio_files/NoXI/010_2016-03-25_Paris/Expert_video/2.wav"))).toMatch(/missing audio/);
     expect(byPath.get(v("Emotion/RECOLA/group-1/P2/1.csv"))).toMatch(/missing emotion/);
     expect(byPath.get(v("3D_FV_files/RECOLA/group-1/P25/1.npy"))).toMatch(/npy/i);
-    expect(byPath.get(v("Emotion/NoXI/010_2016-03-25_Paris/P1/1.csv"))).toMatch(/header has 1 columns/);
+    expect(byPath.get(v("Emotion/NoXI/010_2016-03-25_Paris/P1/1.csv"))).toBe("header has 1 columns; expected 25");
     expect(byPath.get(v("Audio_files/RECOLA/group-1/P26/1.wav"))).toMatch(/not a readable WAV/);
     expect(problems.some((p) => p.path === v("3D_FV_files/NoXI/010_2016-03-25_Paris/Novice_video/2.npy") && /17 frames; expected at least 20/.test(p.problem))).toBe(true);
     expect(problems.some((p) => /17 frames but its emotion file/.test(p.problem))).toBe(true);

@@ -327,7 +327,7 @@ export class ReactDataset {
             if (t.frames < minFrames) problems.push({ path: p, problem: `${t.frames} frames; expected at least ${minFrames}` });
           }
         } catch (err) {
-          problems.push({ path: p, problem: (err as Error).message });
+          problems.push({ path: p, problem: withoutPath((err as Error).message, p) });
         }
       }
       if (lengths.emotion !== undefined && lengths["3dmm"] !== undefined && lengths.emotion !== lengths["3dmm"]) {
@@ -345,8 +345,16 @@ export class ReactDataset {
       while (next < clips.length) await checkClip(clips[next++]);
     };
     await Promise.all(Array.from({ length: Math.min(8, clips.length) }, worker));
-    return problems;
+    // Files are checked concurrently; sort so that reports are stable.
+    return problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
+}
+
+/** A parser's message without the leading path (the problem list carries it): "p:3: x" -> "line 3: x". */
+function withoutPath(message: string, path: string): string {
+  if (!message.startsWith(`${path}:`)) return message;
+  const rest = message.slice(path.length + 1).trim();
+  return /^\d/.test(rest) ? `line ${rest}` : rest;
 }
 
 /** Parses a neighbour matrix `.npy` (bool, integer or float 0/1) of shape `[n, n]` into a 0/1 byte array. */

@@ -24,7 +24,10 @@ export interface SynthOptions {
   fps?: number;
   /** Audio sample rate (default 16000; REACT's real audio is 44100). */
   sampleRate?: number;
-  /** Fraction of speakers whose clips go to the train split; the rest go to val (default 0.8; at least one in train). */
+  /**
+   * Fraction of speakers whose clips go to the train split; the rest go to val (default 0.8). At least one speaker is
+   * in train, and, when the fraction is below 1 and there are two speakers or more, at least one in val.
+   */
   trainFraction?: number;
   /** Called after each pair is written. */
   onProgress?: (done: number, total: number) => void;
@@ -85,7 +88,9 @@ export async function generateSynthCorpus(out: string, options: SynthOptions): P
   }
   if (!(o.trainFraction > 0 && o.trainFraction <= 1)) throw new Error(`synth: trainFraction must be in (0, 1], got ${o.trainFraction}`);
   const samples = Math.round((o.frames / o.fps) * o.sampleRate);
-  const trainSpeakers = Math.max(1, Math.round(o.speakers * o.trainFraction));
+  // At least one train speaker, and at least one val speaker whenever a val split is asked for and possible.
+  let trainSpeakers = Math.max(1, Math.round(o.speakers * o.trainFraction));
+  if (o.trainFraction < 1 && o.speakers >= 2) trainSpeakers = Math.min(trainSpeakers, o.speakers - 1);
 
   const speakers = Array.from({ length: o.speakers }, (_, s) => {
     const r = new Rng(o.seed, "speaker", s);
