@@ -181,6 +181,18 @@ describe("REACT audio features: invariants", () => {
     expect(s.framesEmitted).toBe(8);
   });
 
+  it("flush(totalFrames) pads with silence exactly like the offline padding", () => {
+    const sr = 8000;
+    const x = Float64Array.from({ length: 320 * 3 + 50 }, (_, i) => 0.2 * Math.sin(i * 0.3));
+    const offline = extractReactAudioFeatures(x, sr, 25, 6);
+    const s = new StreamingReactAudio(sr, 25);
+    const a = s.push(x);
+    const b = s.flush(6);
+    expect(a.frames + b.frames).toBe(6);
+    expect([...a.data, ...b.data]).toEqual(Array.from(offline.data));
+    expect(new StreamingReactAudio(sr, 25).flush(0).frames).toBe(0);
+  });
+
   it("rejects NaN samples", () => {
     const x = new Float64Array(640);
     x[10] = Number.NaN;

@@ -139,6 +139,21 @@ describe("ReactDataset", () => {
     await expect(ds.sample(1, { clipFrames: FRAMES })).rejects.toThrow(/missing audio file: .*Expert_video\/2\.wav/);
   });
 
+  it("opens PerFRDiff's person-specific lists and masked matrices", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "react-ps-"));
+    await makeTree(dir);
+    const w = new ReactLayoutWriter(dir);
+    await w.writeSplitList("val", ROWS.slice(0, 2), true);
+    const nb = new Uint8Array(16);
+    nb[0 * 4 + 2] = 1;
+    await w.writeNeighbours("val", nb, 4, true);
+    const ds = await ReactDataset.open(dir, "val", { list: "person_specific" });
+    expect(ds.length).toBe(4);
+    expect(ds.appropriate(0)).toEqual([2]);
+    expect(ds.neighbourPath).toMatch(/person_specific_masked_neighbour_emotion_val\.npy$/);
+    expect(await ds.validate({ frames: FRAMES })).toEqual([]);
+  });
+
   it("rejects malformed lists and matrices with their paths", async () => {
     const dir = mkdtempSync(join(tmpdir(), "react-bad2-"));
     await expect(ReactDataset.open(dir, "val")).rejects.toThrow(/missing split list: .*val\.csv/);
