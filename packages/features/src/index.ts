@@ -71,3 +71,5 @@ export type { FaceDrivers, ListenerReaction, ListenerStyle, SpeakerClip } from "
 export { randomVoice, synthesise, VOWELS } from "./synth/voice";
 export type { SoundEvent, Voice } from "./synth/voice";
 export { Rng } from "./synth/random";
+export { measureListenerStyle } from "./synth/measure";
+export type { MeasuredStyle } from "./synth/measure";

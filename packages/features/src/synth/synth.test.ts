@@ -136,3 +136,32 @@ describe("listening rules", () => {
     expect(au(asym, "AU14")).toBe(1);
   });
 });
+
+describe("personalisation is measurable from the files", () => {
+  it("recovers each listener's latency (plus the 0.3 s smoothing delay) and ranks head motion", async () => {
+    const { measureListenerStyle } = await import("./measure");
+    type Measured = ReturnType<typeof measureListenerStyle>;
+    const dir = mkdtempSync(join(tmpdir(), "synth-m-"));
+    const m = await generateSynthCorpus(dir, {
+      speakers: 6, listeners: 4, seed: 11, clipsPerSpeaker: 2, reactionsPerClip: 2, frames: 751, sampleRate: 8000, trainFraction: 1,
+    });
+    const ds = await ReactDataset.open(dir, "train");
+    const measured: Measured[] = [];
+    for (const l of m.listeners) {
+      const pairs = [];
+      for (const i of ds.itemsOfListener(l.id)) {
+        const s = await ds.sample(i, { audio: false, emotion: false });
+        pairs.push({ speaker3dmm: s.speaker3dmm!, listener3dmm: s.listener3dmm! });
+      }
+      measured.push(measureListenerStyle(pairs));
+    }
+    const order = (xs: number[]) => xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+    m.listeners.forEach((l, i) => {
+      const extra = measured[i].latency - l.style.latency;
+      expect(extra).toBeGreaterThanOrEqual(0.1);
+      expect(extra).toBeLessThanOrEqual(0.35);
+    });
+    expect(order(measured.map((x) => x.latency))).toEqual(order(m.listeners.map((l) => l.style.latency)));
+    expect(order(measured.map((x) => x.headPitchStd))).toEqual(order(m.listeners.map((l) => l.style.headMotion)));
+  }, 120_000);
+});
