@@ -10,7 +10,7 @@ export interface CccStats {
   d: number;
   mean: Float64Array; // [D]
   variance: Float64Array; // [D], ddof 0 as np.var
-  centred: Float64Array; // [T, D]
+  centred: Float64Array; // [D, T]: per dimension, contiguous, so a CCC pair is D straight dot products
 }
 
 /** Computes {@link CccStats} of one sequence `[T, D]` stored at `offset` in `data`. */
@@ -23,7 +23,7 @@ export function cccStats(data: ArrayLike<number>, offset: number, t: number, d: 
   for (let i = 0; i < t; i++) {
     for (let j = 0; j < d; j++) {
       const c = data[offset + i * d + j] - mean[j];
-      centred[i * d + j] = c;
+      centred[j * t + i] = c;
       variance[j] += c * c;
     }
   }
@@ -39,23 +39,37 @@ export function cccStats(data: ArrayLike<number>, offset: number, t: number, d: 
  */
 export function cccFromStats(a: CccStats, b: CccStats): number {
   const { t, d } = a;
-  const dot = new Float64Array(d);
   const ca = a.centred;
   const cb = b.centred;
-  for (let i = 0; i < t * d; i += d) {
-    for (let j = 0; j < d; j++) dot[j] += ca[i + j] * cb[i + j];
-  }
   let sum = 0;
   for (let j = 0; j < d; j++) {
     const va = a.variance[j];
     const vb = b.variance[j];
-    let r = va > 0 && vb > 0 ? dot[j] / t / Math.sqrt(va) / Math.sqrt(vb) : 0;
+    const dot = va > 0 && vb > 0 ? dot4(ca, cb, j * t, t) : 0;
+    let r = va > 0 && vb > 0 ? dot / t / Math.sqrt(va) / Math.sqrt(vb) : 0;
     if (r > 1) r = 1;
     else if (r < -1) r = -1;
     const dm = a.mean[j] - b.mean[j];
     sum += (2 * r * Math.sqrt(va) * Math.sqrt(vb)) / (va + vb + dm * dm + 1e-8);
   }
   return sum / d;
+}
+
+/** Dot product of a[o, o + n) and b[o, o + n) with four accumulators (breaks the add latency chain). */
+export function dot4(a: Float64Array, b: Float64Array, o: number, n: number, bo = o): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[o + i] * b[bo + i];
+    s1 += a[o + i + 1] * b[bo + i + 1];
+    s2 += a[o + i + 2] * b[bo + i + 2];
+    s3 += a[o + i + 3] * b[bo + i + 3];
+  }
+  for (; i < n; i++) s0 += a[o + i] * b[bo + i];
+  return s0 + s1 + (s2 + s3);
 }
 
 /** CCC of two sequences `[T, D]` (see {@link cccFromStats}). */
@@ -67,26 +81,36 @@ export function ccc(a: ArrayLike<number>, b: ArrayLike<number>, t: number, d: nu
 }
 
 /**
+ * For one clip, the best CCC of each of its K predictions against the clip's appropriate real reactions: `[K]`.
+ * @param cache per-reaction statistics, filled lazily and reused across clips
+ */
+export function bestCccForClip(p: PreparedInputs, clip: number, cache: (CccStats | undefined)[]): Float64Array {
+  const { k, t } = p;
+  const d = EMOTION_DIMS;
+  const nbs = p.neighbourLists[clip];
+  for (const nb of nbs) cache[nb] ??= cccStats(p.listener, nb * t * d, t, d);
+  const out = new Float64Array(k);
+  for (let kk = 0; kk < k; kk++) {
+    const ps = cccStats(p.predictions, (clip * k + kk) * t * d, t, d);
+    let best = -Infinity;
+    for (const nb of nbs) {
+      const c = cccFromStats(cache[nb]!, ps);
+      if (c > best) best = c;
+    }
+    out[kk] = best;
+  }
+  return out;
+}
+
+/**
  * Per clip and prediction, the best CCC against the clip's appropriate real reactions: `[N, K]`.
  * FRCorr is its sum over K (official) or mean over K (corrected), averaged over clips.
  */
 export function bestCccPerPrediction(p: PreparedInputs, onClip?: (done: number) => void): Float64Array {
-  const { n, k, t, m } = p;
-  const d = EMOTION_DIMS;
-  const listenerStats: (CccStats | undefined)[] = new Array(m);
-  const out = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    const nbs = p.neighbourLists[i];
-    for (const nb of nbs) listenerStats[nb] ??= cccStats(p.listener, nb * t * d, t, d);
-    for (let kk = 0; kk < k; kk++) {
-      const ps = cccStats(p.predictions, (i * k + kk) * t * d, t, d);
-      let best = -Infinity;
-      for (const nb of nbs) {
-        const c = cccFromStats(listenerStats[nb]!, ps);
-        if (c > best) best = c;
-      }
-      out[i * k + kk] = best;
-    }
+  const cache: (CccStats | undefined)[] = new Array(p.m);
+  const out = new Float64Array(p.n * p.k);
+  for (let i = 0; i < p.n; i++) {
+    out.set(bestCccForClip(p, i, cache), i * p.k);
     onClip?.(i + 1);
   }
   return out;

@@ -1,40 +1,23 @@
-// worker_threads entry for FRdist: each worker owns one WebAssembly DTW kernel and computes whole clips on request.
+// worker_threads entry: each worker owns a ClipTaskRunner (its own WebAssembly DTW kernel and CCC cache) over inputs
+// shared with the main thread through SharedArrayBuffers, and computes whole clips on request.
 import { parentPort } from "node:worker_threads";
+import { ClipTaskRunner, type ClipTask } from "./clip-tasks";
 import { EmotionDtwKernel } from "./dtw-kernel";
-import { frdistClipMinima, type FrdistData, type FrdistWork } from "./frdist";
-
-interface InitMessage {
-  type: "init";
-  predictions: Float32Array;
-  listener: Float32Array;
-  k: number;
-  t: number;
-  pruning: boolean;
-}
-interface ClipMessage {
-  type: "clip";
-  clip: number;
-  neighbours: Int32Array;
-}
+import type { PreparedInputs } from "./inputs";
 
 const port = parentPort;
 if (!port) throw new Error("dtw-worker must run in a worker thread");
-const kernel = new EmotionDtwKernel();
-let data: FrdistData | undefined;
-let pruning = true;
+let runner: ClipTaskRunner | undefined;
 
-port.on("message", (msg: InitMessage | ClipMessage) => {
+port.on("message", (msg: { type: "init"; inputs: PreparedInputs } | { type: "task"; id: number; task: ClipTask }) => {
   if (msg.type === "init") {
-    data = { predictions: msg.predictions, listener: msg.listener, k: msg.k, t: msg.t };
-    pruning = msg.pruning;
+    runner = new ClipTaskRunner(msg.inputs, () => new EmotionDtwKernel());
     return;
   }
   try {
-    if (!data) throw new Error("dtw-worker: clip before init");
-    const work: FrdistWork = { pairs: 0, rows: 0, rowsWithoutPruning: 0 };
-    const minima = frdistClipMinima(data, msg.clip, msg.neighbours, kernel, pruning, work);
-    port.postMessage({ type: "result", clip: msg.clip, minima, work });
+    if (!runner) throw new Error("worker: task before init");
+    port.postMessage({ type: "result", id: msg.id, result: runner.run(msg.task) });
   } catch (err) {
-    port.postMessage({ type: "error", clip: msg.clip, message: (err as Error).message });
+    port.postMessage({ type: "error", id: msg.id, message: (err as Error).message });
   }
 });

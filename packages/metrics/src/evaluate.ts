@@ -1,12 +1,10 @@
 /// <reference types="@webgpu/types" />
-import { bestCccPerPrediction } from "./ccc";
 import { frdiv, frdvs, frvar } from "./diversity";
 import { frreaFeat } from "./frechet";
-import { frdistMinima } from "./frdist-parallel";
+import { ClipPool } from "./frdist-parallel";
 import { frdistMinimaWebGPU, requestWebGPUDevice } from "./frdist-webgpu";
 import { prepareInputs, type ReactEvalInputs } from "./inputs";
 import { EMOTION_DIMS } from "./layout";
-import { tlccOffset } from "./tlcc";
 
 /**
  * How per-prediction scores are aggregated.
@@ -23,7 +21,7 @@ export type FrdistBackend = "auto" | "wasm" | "webgpu";
 
 /** A progress report: `stage` is the metric being computed. */
 export interface EvalProgress {
-  stage: "FRCorr" | "FRdist" | "FRSyn" | "diversity" | "FRRea";
+  stage: "FRCorr" | "FRdist" | "diversity" | "FRRea";
   done: number;
   total: number;
 }
@@ -52,11 +50,14 @@ export interface ReactMetrics {
   convention: MetricConvention;
 }
 
-/** Timings in milliseconds of each stage of the last evaluation, and the FRdist backend that ran. */
+/**
+ * Wall-clock milliseconds from the start of each stage to its end, and the FRdist backend that ran. Stages overlap
+ * (FRdist runs on the GPU or in workers while the rest is computed), so they do not add up to the total.
+ */
 export interface EvalTimings {
+  /** FRCorr and FRSyn together (they are computed clip by clip in one pass). */
   FRCorr: number;
   FRdist: number;
-  FRSyn: number;
   diversity: number;
   FRRea: number;
   frdistBackend: "wasm" | "webgpu";
@@ -93,62 +94,89 @@ export async function evaluateReact(
   const report = options.onProgress;
   const now = () => performance.now();
 
-  let t0 = now();
-  const ccc = bestCccPerPrediction(p, (done) => report?.({ stage: "FRCorr", done, total: n }));
-  const FRCorr = aggregate(ccc, n, k, convention);
-  const timeCorr = now() - t0;
-
-  t0 = now();
+  // FRdist first: its DTWs run on the GPU or in worker threads while the other metrics are computed.
+  const t0 = now();
   let device = options.device ?? null;
   if (!device && (backend === "webgpu" || backend === "auto")) device = await requestWebGPUDevice();
   if (!device && backend === "webgpu") throw new Error("FRdist backend 'webgpu' asked for, but no WebGPU adapter was found");
-  const onFrdist = (done: number, total: number) => report?.({ stage: "FRdist", done, total });
-  const minima = device
-    ? await frdistMinimaWebGPU(p, device, onFrdist)
-    : (await frdistMinima(p, { workers, onProgress: onFrdist })).minima;
-  const FRdist = aggregate(minima, n, k, convention);
-  const timeDist = now() - t0;
+  const pool = await ClipPool.start(p, workers);
+  try {
+    const clips = Array.from({ length: n }, (_, clip) => clip);
+    let frdistEnd = 0;
+    const minimaPromise: Promise<Float64Array> = device
+      ? frdistMinimaWebGPU(p, device, (done, total) => report?.({ stage: "FRdist", done, total }))
+      : pool
+          .run(
+            clips.map((clip) => ({ kind: "frdist", clip, pruning: true })),
+            (_r, done) => report?.({ stage: "FRdist", done, total: n }),
+          )
+          .then((results) => {
+            const m = new Float64Array(n * k);
+            for (const r of results) m.set(r.values, r.clip * k);
+            return m;
+          });
+    const minimaTimed = minimaPromise.then((m) => {
+      frdistEnd = now();
+      return m;
+    });
+    // An in-thread FRdist has to finish before anything else can run.
+    if (!device && pool.threads === 0) await minimaTimed;
 
-  t0 = now();
-  const scored = convention === "official" ? 1 : k;
-  let offsets = 0;
-  for (let i = 0; i < n; i++) {
-    for (let kk = 0; kk < scored; kk++) {
-      offsets += tlccOffset(p.predictions, (i * k + kk) * t * d, p.speaker, i * t * d, t, d);
+    // FRCorr and FRSyn per clip, in the same pool; this thread meanwhile computes the whole-set metrics.
+    const scored = convention === "official" ? 1 : k;
+    const corrStart = now();
+    let corrEnd = 0;
+    const correlationsPromise = pool
+      .run(
+        clips.map((clip) => ({ kind: "correlation", clip, scored })),
+        (_r, done) => report?.({ stage: "FRCorr", done, total: n }),
+      )
+      .then((r) => {
+        corrEnd = now();
+        return r;
+      });
+
+    let ts = now();
+    const FRDiv = frdiv(p.predictions, n, k, t, d);
+    const FRDvs = frdvs(p.predictions, n, k, t, d);
+    const FRVar = frvar(p.predictions, n, k, t, d);
+    report?.({ stage: "diversity", done: 1, total: 1 });
+    const timeDiv = now() - ts;
+
+    ts = now();
+    const FRRea = frreaFeat(p.predictions, n * k, p.listener, m, t, d);
+    report?.({ stage: "FRRea", done: 1, total: 1 });
+    const timeRea = now() - ts;
+
+    const correlations = await correlationsPromise;
+    const best = new Float64Array(n * k);
+    let offsets = 0;
+    for (const r of correlations) {
+      best.set(r.values.subarray(0, k), r.clip * k);
+      for (let j = 0; j < scored; j++) offsets += r.values[k + j];
     }
-    report?.({ stage: "FRSyn", done: i + 1, total: n });
+    const FRCorr = aggregate(best, n, k, convention);
+    const FRSyn = offsets / (n * scored);
+
+    const FRdist = aggregate(await minimaTimed, n, k, convention);
+    return {
+      FRCorr,
+      FRdist,
+      FRDiv,
+      FRDvs,
+      FRVar,
+      FRSyn,
+      FRRea,
+      convention,
+      timings: {
+        FRCorr: corrEnd - corrStart,
+        FRdist: frdistEnd - t0,
+        diversity: timeDiv,
+        FRRea: timeRea,
+        frdistBackend: device ? "webgpu" : "wasm",
+      },
+    };
+  } finally {
+    await pool.close();
   }
-  const FRSyn = offsets / (n * scored);
-  const timeSyn = now() - t0;
-
-  t0 = now();
-  const FRDiv = frdiv(p.predictions, n, k, t, d);
-  const FRDvs = frdvs(p.predictions, n, k, t, d);
-  const FRVar = frvar(p.predictions, n, k, t, d);
-  report?.({ stage: "diversity", done: 1, total: 1 });
-  const timeDiv = now() - t0;
-
-  t0 = now();
-  const FRRea = frreaFeat(p.predictions, n * k, p.listener, m, t, d);
-  report?.({ stage: "FRRea", done: 1, total: 1 });
-  const timeRea = now() - t0;
-
-  return {
-    FRCorr,
-    FRdist,
-    FRDiv,
-    FRDvs,
-    FRVar,
-    FRSyn,
-    FRRea,
-    convention,
-    timings: {
-      FRCorr: timeCorr,
-      FRdist: timeDist,
-      FRSyn: timeSyn,
-      diversity: timeDiv,
-      FRRea: timeRea,
-      frdistBackend: device ? "webgpu" : "wasm",
-    },
-  };
 }

@@ -1,5 +1,6 @@
+import { ClipTaskRunner, type ClipResult, type ClipTask } from "./clip-tasks";
 import { EmotionDtwKernel } from "./dtw-kernel";
-import { frdistClipMinima, type FrdistWork } from "./frdist";
+import type { FrdistWork } from "./frdist";
 import type { PreparedInputs } from "./inputs";
 
 /** Options of {@link frdistMinima}. */
@@ -31,64 +32,132 @@ async function workerScript(): Promise<string> {
   throw new Error("dtw-worker.cjs not found next to @perfrdiff/metrics; run `pnpm build` first");
 }
 
+interface WorkerLike {
+  postMessage(msg: unknown): void;
+  on(event: "message", cb: (msg: { type: string; id: number; result: ClipResult; message?: string }) => void): void;
+  on(event: "error", cb: (err: Error) => void): void;
+  terminate(): Promise<number>;
+}
+
+/**
+ * Runs per-clip tasks in worker threads (Node) or in this thread. Tasks are handed out one clip at a time, so a slow
+ * clip never holds the others back. Worker threads need inputs prepared with `{ shared: true }`.
+ */
+export class ClipPool {
+  private readonly queue: { id: number; task: ClipTask; done: (r: ClipResult) => void; fail: (e: Error) => void }[] = [];
+  private readonly pending = new Map<number, { done: (r: ClipResult) => void; fail: (e: Error) => void }>();
+  private nextId = 0;
+  private local: ClipTaskRunner | undefined;
+  private readonly idle: WorkerLike[];
+
+  private constructor(
+    private readonly p: PreparedInputs,
+    private readonly workers: WorkerLike[],
+  ) {
+    this.idle = [...workers];
+    for (const w of workers) {
+      w.on("message", (msg) => {
+        const job = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        if (msg.type === "error") job?.fail(new Error(msg.message));
+        else job?.done(msg.result);
+        this.feed(w);
+      });
+      w.on("error", (err) => {
+        for (const job of this.pending.values()) job.fail(err);
+        this.pending.clear();
+      });
+      w.postMessage({ type: "init", inputs: p });
+    }
+  }
+
+  /** A pool of `workers` threads, or an in-thread runner when workers <= 1 or outside Node. */
+  static async start(p: PreparedInputs, workers: number): Promise<ClipPool> {
+    if (workers <= 1 || !isNode) return new ClipPool(p, []);
+    if (!(p.predictions.buffer instanceof SharedArrayBuffer)) {
+      throw new Error("worker threads need inputs prepared with { shared: true }");
+    }
+    const { Worker } = await import("node:worker_threads");
+    const script = await workerScript();
+    return new ClipPool(p, Array.from({ length: Math.min(workers, p.n) }, () => new Worker(script) as unknown as WorkerLike));
+  }
+
+  private feed(w: WorkerLike): void {
+    const job = this.queue.shift();
+    if (!job) {
+      this.idle.push(w);
+      return;
+    }
+    this.pending.set(job.id, job);
+    w.postMessage({ type: "task", id: job.id, task: job.task });
+  }
+
+  /** Runs one task per clip; `onClip` sees each result as it arrives. */
+  async run(tasks: ClipTask[], onClip?: (r: ClipResult, done: number) => void): Promise<ClipResult[]> {
+    const results: ClipResult[] = [];
+    if (this.workers.length === 0) {
+      this.local ??= new ClipTaskRunner(this.p, () => new EmotionDtwKernel());
+      for (const task of tasks) {
+        const r = this.local.run(task);
+        results.push(r);
+        onClip?.(r, results.length);
+        // Yield between clips so progress callbacks and other promises get a turn.
+        await new Promise((res) => setTimeout(res, 0));
+      }
+      return results;
+    }
+    await Promise.all(
+      tasks.map(
+        (task) =>
+          new Promise<void>((resolve, reject) => {
+            this.queue.push({
+              id: this.nextId++,
+              task,
+              done: (r) => {
+                results.push(r);
+                onClip?.(r, results.length);
+                resolve();
+              },
+              fail: reject,
+            });
+            const w = this.idle.pop();
+            if (w) this.feed(w);
+          }),
+      ),
+    );
+    return results;
+  }
+
+  /** Worker threads in the pool (0: tasks run in the calling thread). */
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
 /**
  * FRdist's inner minima on the CPU (WebAssembly SIMD kernel), in this thread or across worker threads.
  * With workers the inputs must be prepared with `{ shared: true }` so that no worker copies them.
  */
 export async function frdistMinima(p: PreparedInputs, options: FrdistOptions = {}): Promise<FrdistMinima> {
-  const workers = Math.max(0, Math.floor(options.workers ?? 0));
-  const pruning = options.pruning ?? true;
-  const { n, k } = p;
-  const minima = new Float64Array(n * k);
-  const work: FrdistWork = { pairs: 0, rows: 0, rowsWithoutPruning: 0 };
-  const add = (w: FrdistWork) => {
-    work.pairs += w.pairs;
-    work.rows += w.rows;
-    work.rowsWithoutPruning += w.rowsWithoutPruning;
-  };
-  if (workers <= 1 || !isNode || n === 1) {
-    const kernel = new EmotionDtwKernel();
-    for (let i = 0; i < n; i++) {
-      minima.set(frdistClipMinima(p, i, p.neighbourLists[i], kernel, pruning, work), i * k);
-      options.onProgress?.(i + 1, n);
-    }
-    return { minima, work };
-  }
-  if (!(p.predictions.buffer instanceof SharedArrayBuffer) || !(p.listener.buffer instanceof SharedArrayBuffer)) {
-    throw new Error("frdistMinima with workers needs inputs prepared with { shared: true }");
-  }
-  const { Worker } = await import("node:worker_threads");
-  const script = await workerScript();
-  const pool = Array.from({ length: Math.min(workers, n) }, () => new Worker(script));
-  let next = 0;
-  let done = 0;
+  const pool = await ClipPool.start(p, Math.max(0, Math.floor(options.workers ?? 0)));
   try {
-    await new Promise<void>((resolve, reject) => {
-      const feed = (w: InstanceType<typeof Worker>) => {
-        if (next >= n) return;
-        const clip = next++;
-        w.postMessage({ type: "clip", clip, neighbours: p.neighbourLists[clip] });
-      };
-      for (const w of pool) {
-        w.on("error", reject);
-        w.on("message", (msg: { type: string; clip: number; minima: Float64Array; work: FrdistWork; message?: string }) => {
-          if (msg.type === "error") {
-            reject(new Error(`FRdist worker failed on clip ${msg.clip}: ${msg.message}`));
-            return;
-          }
-          minima.set(msg.minima, msg.clip * k);
-          add(msg.work);
-          done++;
-          options.onProgress?.(done, n);
-          if (done === n) resolve();
-          else feed(w);
-        });
-        w.postMessage({ type: "init", predictions: p.predictions, listener: p.listener, k, t: p.t, pruning });
-        feed(w);
-      }
+    const pruning = options.pruning ?? true;
+    const minima = new Float64Array(p.n * p.k);
+    const work: FrdistWork = { pairs: 0, rows: 0, rowsWithoutPruning: 0 };
+    const tasks: ClipTask[] = Array.from({ length: p.n }, (_, clip) => ({ kind: "frdist", clip, pruning }));
+    await pool.run(tasks, (r, done) => {
+      minima.set(r.values, r.clip * p.k);
+      work.pairs += r.work!.pairs;
+      work.rows += r.work!.rows;
+      work.rowsWithoutPruning += r.work!.rowsWithoutPruning;
+      options.onProgress?.(done, p.n);
     });
+    return { minima, work };
   } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    await pool.close();
   }
-  return { minima, work };
 }

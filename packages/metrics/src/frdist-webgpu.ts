@@ -71,8 +71,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }`;
 }
 
+/**
+ * The `webgpu` package's GPU object. Kept for the life of the process: if it were garbage-collected, Dawn would tear
+ * down its instance under the live device and abort the process (seen on the H100 machine as a glibc mutex abort).
+ */
+let nodeGpu: GPU | undefined;
+
 /** Where WebGPU's usage flags live: the browser's globals, or the `webgpu` package's in Node. */
 let usage: { buffer: typeof GPUBufferUsage; map: typeof GPUMapMode } | undefined;
+
+async function vulkanLoaderPresent(): Promise<boolean> {
+  const { existsSync } = await import("node:fs");
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean),
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+    "/usr/local/lib",
+    "/lib/x86_64-linux-gnu",
+  ];
+  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
+}
 
 /**
  * A WebGPU device: the browser's `navigator.gpu`, or in Node the optional `webgpu` package (Dawn). Null when no
@@ -81,10 +101,14 @@ let usage: { buffer: typeof GPUBufferUsage; map: typeof GPUMapMode } | undefined
 export async function requestWebGPUDevice(): Promise<GPUDevice | null> {
   let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu && typeof process !== "undefined" && process.versions?.node) {
+    // Dawn reaches the GPU through Vulkan on Linux; without the loader there is no adapter, and asking anyway only
+    // makes Dawn print a warning on stderr.
+    if (process.platform === "linux" && !(await vulkanLoaderPresent())) return null;
     try {
       const mod = (await import("webgpu" as string)) as { create: (opts: string[]) => GPU; globals: object };
       Object.assign(globalThis, mod.globals);
-      gpu = mod.create([]);
+      nodeGpu ??= mod.create([]);
+      gpu = nodeGpu;
     } catch {
       return null;
     }

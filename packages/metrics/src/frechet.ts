@@ -48,16 +48,21 @@ function meanAndCovariance(samples: Float64Array[]): { mean: Float64Array; cov: 
   const mean = new Float64Array(p);
   for (const s of samples) for (let i = 0; i < p; i++) mean[i] += s[i];
   for (let i = 0; i < p; i++) mean[i] /= n;
-  const cov = Matrix.zeros(p, p);
+  // Accumulate the upper triangle in a flat array: ml-matrix's get/set per element is the slow part otherwise.
+  const acc = new Float64Array(p * p);
+  const c = new Float64Array(p);
   for (const s of samples) {
+    for (let i = 0; i < p; i++) c[i] = s[i] - mean[i];
     for (let i = 0; i < p; i++) {
-      const a = s[i] - mean[i];
-      for (let j = i; j < p; j++) cov.set(i, j, cov.get(i, j) + a * (s[j] - mean[j]));
+      const a = c[i];
+      const row = i * p;
+      for (let j = i; j < p; j++) acc[row + j] += a * c[j];
     }
   }
+  const cov = Matrix.zeros(p, p);
   for (let i = 0; i < p; i++) {
     for (let j = i; j < p; j++) {
-      const v = cov.get(i, j) / Math.max(1, n - 1);
+      const v = acc[i * p + j] / Math.max(1, n - 1);
       cov.set(i, j, v);
       cov.set(j, i, v);
     }

@@ -42,6 +42,14 @@ describe("evaluateReact against the numpy reference (test/fixtures/small)", () =
     expect(expected.official.FRCorr).not.toBeCloseTo(expected.corrected.FRCorr, 3);
   });
 
+  it("worker threads give exactly the in-thread results", async () => {
+    for (const convention of ["official", "corrected"] as const) {
+      const { timings: _a, ...one } = await evaluateReact(inputs, { backend: "wasm", convention });
+      const { timings: _b, ...two } = await evaluateReact(inputs, { backend: "wasm", convention, workers: 2 });
+      expect(two).toEqual(one);
+    }
+  });
+
   it("per-prediction best CCC and TLCC offsets match value for value", () => {
     const p = prepareInputs(inputs);
     const best = bestCccPerPrediction(p);

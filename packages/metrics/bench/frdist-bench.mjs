@@ -1,0 +1,152 @@
+// pnpm bench (metrics): DTW throughput of our kernels against a straightforward implementation on the same pairs,
+// and the whole `eval` for N=100, K=10, 10 appropriate reactions per clip, T=750, side by side.
+//
+//   node bench/frdist-bench.mjs [--n 100] [--workers 2] [--write-inputs DIR] [--official-json FILE] [--json FILE]
+//
+// --write-inputs saves the generated inputs as .npy so bench/official_reference.py can time the official Python
+// metric code on exactly the same data; --official-json reads its timings and prints them in the same table.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { serializeNpy } from "@perfrdiff/npy";
+import {
+  EmotionDtwKernel,
+  emotionDtwReference,
+  evaluateReact,
+  frdistMinima,
+  frdistMinimaWebGPU,
+  prepareInputs,
+  requestWebGPUDevice,
+} from "../dist/index.js";
+import { syntheticReactInputs } from "./synthetic.mjs";
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const N = Number(opt("n", 100));
+const K = 10;
+const NB = 10;
+const T = 750;
+const workers = Number(opt("workers", 2));
+const now = () => performance.now();
+const results = { machine: { cores: availableParallelism(), node: process.version }, n: N, k: K, nb: NB, t: T, workers };
+
+const inputs = syntheticReactInputs({ n: N, k: K, t: T, nb: NB, seed: 2026 });
+const dir = opt("write-inputs");
+if (dir) {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, a] of Object.entries({ pred: inputs.predictions, speaker: inputs.speaker, listener: inputs.listener, neighbours: inputs.neighbours })) {
+    writeFileSync(join(dir, `${name}.npy`), serializeNpy(a));
+  }
+  console.log(`inputs written to ${dir}`);
+}
+
+// 1. DTW throughput on the same (prediction, real reaction) pairs.
+const p = prepareInputs(inputs);
+const size = T * 25;
+const refPairs = 3;
+let t0 = now();
+let checksumRef = 0;
+for (let q = 0; q < refPairs; q++) checksumRef += emotionDtwReference(p.predictions, p.listener, T, q * size, q * size);
+const refRate = refPairs / ((now() - t0) / 1000);
+
+const kernel = new EmotionDtwKernel();
+const oursPairs = 48;
+let checksumOurs = 0;
+t0 = now();
+for (let q = 0; q < oursPairs; q += 4) {
+  kernel.setPredictions(p.predictions, [q, q + 1, q + 2, q + 3].map((x) => x * size), T);
+  const r = kernel.run(p.listener, (q % 3) * size, [Infinity, Infinity, Infinity, Infinity]);
+  if (q === 0) checksumOurs = r[0] + r[1] + r[2];
+}
+const oursRate = oursPairs / ((now() - t0) / 1000);
+const refCheck = checksumRef;
+const oursCheck =
+  emotionDtwReference(p.predictions, p.listener, T, 0, 0) +
+  emotionDtwReference(p.predictions, p.listener, T, size, 0) +
+  emotionDtwReference(p.predictions, p.listener, T, 2 * size, 0);
+results.dtw = { referencePairsPerSec: refRate, wasmPairsPerSec: oursRate, ratio: oursRate / refRate };
+console.log("\nDTW throughput, one thread, 750x750, 25 dims in 3 weighted groups (same pairs):");
+console.log(`  straightforward JS (float64, full matrix) ${refRate.toFixed(2).padStart(9)} pairs/s`);
+console.log(`  WebAssembly SIMD kernel (4 lanes)        ${oursRate.toFixed(2).padStart(9)} pairs/s   ${(oursRate / refRate).toFixed(1)}x`);
+console.log(`  agreement: |ours - reference| / reference = ${(Math.abs(checksumOurs - oursCheck) / oursCheck).toExponential(1)} (checksum ${refCheck.toFixed(3)})`);
+
+// 2. FRdist alone: every pair vs exact early abandoning, on `workers` threads.
+const shared = prepareInputs(inputs, { shared: true });
+t0 = now();
+const full = await frdistMinima(shared, { workers, pruning: false });
+const tFull = now() - t0;
+t0 = now();
+const pruned = await frdistMinima(shared, { workers, pruning: true });
+const tPruned = now() - t0;
+let same = true;
+for (let i = 0; i < full.minima.length; i++) if (full.minima[i] !== pruned.minima[i]) same = false;
+results.frdist = {
+  pairs: full.work.pairs,
+  wasmAllPairsMs: tFull,
+  wasmPrunedMs: tPruned,
+  rowsFraction: pruned.work.rows / pruned.work.rowsWithoutPruning,
+  identical: same,
+};
+console.log(`\nFRdist for N=${N}, K=${K}, ${NB} reactions each (${full.work.pairs} DTW pairs), ${workers} worker threads:`);
+console.log(`  every pair                 ${(tFull / 1000).toFixed(2).padStart(7)} s   ${(full.work.pairs / (tFull / 1000)).toFixed(0)} pairs/s`);
+console.log(`  exact early abandoning     ${(tPruned / 1000).toFixed(2).padStart(7)} s   ${(100 * results.frdist.rowsFraction).toFixed(0)}% of the rows; minima identical: ${same}`);
+
+const device = await requestWebGPUDevice();
+if (device) {
+  const info = device.adapterInfo ?? {};
+  await frdistMinimaWebGPU(prepareInputs(syntheticReactInputs({ n: 2, k: K, t: T, nb: NB, seed: 1 })), device); // warm-up
+  t0 = now();
+  const gpu = await frdistMinimaWebGPU(p, device);
+  const tGpu = now() - t0;
+  let maxRel = 0;
+  for (let i = 0; i < gpu.length; i++) maxRel = Math.max(maxRel, Math.abs(gpu[i] - full.minima[i]) / full.minima[i]);
+  results.frdist.webgpuMs = tGpu;
+  results.frdist.webgpuMaxRelDiff = maxRel;
+  results.gpu = `${info.vendor ?? ""} ${info.architecture ?? ""} ${info.device ?? ""}`.trim();
+  console.log(`  WebGPU (${results.gpu})   ${(tGpu / 1000).toFixed(2).padStart(7)} s   max relative difference to the CPU minima ${maxRel.toExponential(1)}`);
+} else {
+  console.log("  WebGPU: no adapter on this machine (run on a GPU machine for the GPU row)");
+}
+
+// 3. The whole evaluation, as `perfrdiff eval` runs it.
+const suites = [["wasm", workers]];
+if (device) suites.push(["webgpu", workers]);
+results.eval = {};
+console.log(`\nWhole evaluation (all 7 metrics, official convention), N=${N}, K=${K}, T=${T}:`);
+for (const [backend, w] of suites) {
+  t0 = now();
+  const r = await evaluateReact(inputs, { backend, workers: w, device: backend === "webgpu" ? device : undefined });
+  const total = now() - t0;
+  results.eval[backend] = { totalMs: total, ...r.timings, metrics: { FRCorr: r.FRCorr, FRdist: r.FRdist, FRSyn: r.FRSyn } };
+  const tm = r.timings;
+  console.log(
+    `  ${backend.padEnd(6)} total ${(total / 1000).toFixed(2).padStart(6)} s  (stages overlap: FRdist ${(tm.FRdist / 1000).toFixed(2)} s, FRCorr+FRSyn ${(tm.FRCorr / 1000).toFixed(2)} s, FRDiv/FRDvs/FRVar ${(tm.diversity / 1000).toFixed(2)} s, FRRea ${(tm.FRRea / 1000).toFixed(2)} s)  FRdist=${r.FRdist.toFixed(4)} FRCorr=${r.FRCorr.toFixed(4)}`,
+  );
+}
+
+const officialFile = opt("official-json");
+if (officialFile) {
+  const off = JSON.parse(readFileSync(officialFile, "utf8"));
+  results.official = off;
+  const ours = results.eval.wasm;
+  console.log(`\nOfficial Python metric code (${off.processes} processes) on the same inputs, vs ours (${workers} workers; WebGPU):`);
+  const row = (name, py, js, gpu) =>
+    console.log(
+      `  ${name.padEnd(7)} python ${py.toFixed(2).padStart(7)} s   ours ${(js / 1000).toFixed(2).padStart(6)} s  ${(py / (js / 1000)).toFixed(1).padStart(6)}x` +
+        (gpu !== undefined ? `   webgpu ${(gpu / 1000).toFixed(2).padStart(6)} s  ${(py / (gpu / 1000)).toFixed(0).padStart(5)}x` : ""),
+    );
+  const g = results.eval.webgpu;
+  row("FRdist", off.FRdist_s, ours.FRdist, g?.FRdist);
+  row("FRCorr+FRSyn", off.FRCorr_s + off.FRSyn_s, ours.FRCorr, g?.FRCorr);
+  const pyTotal = off.FRdist_s + off.FRCorr_s + off.FRSyn_s + (off.other_s ?? 0);
+  row("total", pyTotal, ours.totalMs, g?.totalMs);
+  console.log(
+    `  values: FRdist python ${off.FRdist.toFixed(6)} ours ${ours.metrics.FRdist.toFixed(6)} | FRCorr python ${off.FRCorr.toFixed(6)} ours ${ours.metrics.FRCorr.toFixed(6)} | FRSyn python ${off.FRSyn} ours ${ours.metrics.FRSyn}`,
+  );
+}
+const jsonOut = opt("json");
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 1));
+process.exit(0);

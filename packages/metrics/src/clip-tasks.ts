@@ -1,0 +1,49 @@
+import { bestCccForClip, type CccStats } from "./ccc";
+import type { EmotionDtwKernel } from "./dtw-kernel";
+import { frdistClipMinima, type FrdistWork } from "./frdist";
+import type { PreparedInputs } from "./inputs";
+import { EMOTION_DIMS } from "./layout";
+import { tlccOffset } from "./tlcc";
+
+/** The per-clip work of an evaluation, run in this thread or in a worker. */
+export type ClipTask =
+  | { kind: "frdist"; clip: number; pruning: boolean }
+  /** Best CCC of each prediction, and TLCC offsets of the first `scored` predictions. */
+  | { kind: "correlation"; clip: number; scored: number };
+
+export interface ClipResult {
+  clip: number;
+  /** frdist: minima `[K]`; correlation: best CCC `[K]` then offsets `[scored]`. */
+  values: Float64Array;
+  work?: FrdistWork;
+}
+
+/** Runs clip tasks against one set of prepared inputs, keeping per-thread caches (DTW kernel, CCC statistics). */
+export class ClipTaskRunner {
+  private readonly cccCache: (CccStats | undefined)[];
+  private kernel: EmotionDtwKernel | undefined;
+
+  constructor(
+    private readonly p: PreparedInputs,
+    private readonly makeKernel: () => EmotionDtwKernel,
+  ) {
+    this.cccCache = new Array(p.m);
+  }
+
+  run(task: ClipTask): ClipResult {
+    const { p } = this;
+    if (task.kind === "frdist") {
+      this.kernel ??= this.makeKernel();
+      const work: FrdistWork = { pairs: 0, rows: 0, rowsWithoutPruning: 0 };
+      const values = frdistClipMinima(p, task.clip, p.neighbourLists[task.clip], this.kernel, task.pruning, work);
+      return { clip: task.clip, values, work };
+    }
+    const values = new Float64Array(p.k + task.scored);
+    values.set(bestCccForClip(p, task.clip, this.cccCache));
+    const size = p.t * EMOTION_DIMS;
+    for (let kk = 0; kk < task.scored; kk++) {
+      values[p.k + kk] = tlccOffset(p.predictions, (task.clip * p.k + kk) * size, p.speaker, task.clip * size, p.t, EMOTION_DIMS);
+    }
+    return { clip: task.clip, values };
+  }
+}
