@@ -45,3 +45,5 @@ export type { BackendName } from "./backend";
 export * as tf from "@tensorflow/tfjs";
 export { ReactionGenerator, createReactionGenerator } from "./generator";
 export type { GenerateOptions, GeneratedReactions, ModuleWeights, ReactionGeneratorOptions, SamplerName, SpeakerClip } from "./generator";
+export { randomWeights } from "./random-weights";
+export { clearTransposeCache, withoutWeightCache } from "./modules/nn";

@@ -140,7 +140,9 @@ export class TransformerDenoiser {
     x = tf.add(x, tf.reshape(tf.slice(w.get("query_pos.pe"), [0, 0, 0], [W, 1, D]), [1, W, D]));
     const mem = tf.add(memory, tf.reshape(tf.slice(w.get("mem_pos.pe"), [0, 0, 0], [M, 1, D]), [1, M, D]));
     for (let i = 0; i < cfg.num_layers; i++) {
-      x = decoderLayer(w, `decoder.layers.${i}`, x, mem, cfg.num_heads, cfg.activation);
+      // a tidy per layer frees its intermediates at once (large batches otherwise exhaust wasm memory)
+      const prev = x;
+      x = tf.tidy(() => decoderLayer(w, `decoder.layers.${i}`, prev, mem, cfg.num_heads, cfg.activation));
     }
     x = layerNorm(w, "decoder.norm", x);
     return cfg.nfeats === D ? x : linear(w, "to_emotion_feat", x);

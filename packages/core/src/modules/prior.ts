@@ -173,8 +173,11 @@ export class DiffusionPrior {
     const table = w.get(`${ct}.rel_pos_bias.relative_attention_bias.weight`);
     const bias = tf.transpose(tf.reshape(tf.gather(table, tf.tensor1d(buckets, "int32")), [n, n + 1, c.heads]), [2, 0, 1]);
     for (let i = 0; i < c.depth; i++) {
-      x = tf.add(this.attention(w, `${ct}.layers.${i}.0`, x, bias), x);
-      x = tf.add(this.feedForward(w, `${ct}.layers.${i}.1`, x), x);
+      const prev = x;
+      x = tf.tidy(() => {
+        const h = tf.add(this.attention(w, `${ct}.layers.${i}.0`, prev, bias), prev);
+        return tf.add(this.feedForward(w, `${ct}.layers.${i}.1`, h), h);
+      });
     }
     if (c.norm_out) x = gainNorm(w, `${ct}.norm.g`, x, true);
     return c.final_proj ? linear(w, `${ct}.project_out`, x, false) : x;

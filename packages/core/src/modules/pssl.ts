@@ -70,7 +70,10 @@ export class PersonSpecificEncoder {
         if (!this.table || this.table.length < (T + 1) * D) this.table = sinusoidalTable(c.max_len, D);
         x = tf.add(x, tf.tensor3d(this.table.subarray(0, (T + 1) * D), [1, T + 1, D]));
       } else x = tf.add(x, w.get("pos_embed"));
-      for (let i = 0; i < c.num_layers; i++) x = encoderLayer(w, `transformer.layers.${i}`, x, c.num_heads, "relu");
+      for (let i = 0; i < c.num_layers; i++) {
+        const prev = x;
+        x = tf.tidy(() => encoderLayer(w, `transformer.layers.${i}`, prev, c.num_heads, "relu"));
+      }
       const feat = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
       let p: tf.Tensor = feat;
       if (c.proj_head === "mlp") p = linear(w, "proj_head.2", tf.relu(linear(w, "proj_head.0", feat)));
