@@ -13,6 +13,7 @@ const isNode = typeof process !== "undefined" && !!process.versions?.node;
 const optionalImport = (name: string): Promise<unknown> => import(/* @vite-ignore */ name);
 
 async function tryLoad(name: BackendName): Promise<void> {
+  if (tf.findBackendFactory(name)) return; // already registered (e.g. imported by the application)
   switch (name) {
     case "cpu":
       return;
