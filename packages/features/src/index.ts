@@ -73,3 +73,15 @@ export type { SoundEvent, Voice } from "./synth/voice";
 export { Rng } from "./synth/random";
 export { measureListenerStyle } from "./synth/measure";
 export type { MeasuredStyle } from "./synth/measure";
+export {
+  coefficientsFromFace,
+  emotionFromFace,
+  ESTIMATED_BLENDSHAPES,
+  FACEAPI_EXPRESSIONS,
+  landmarkFeatures,
+} from "./vision/geometry";
+export type { FaceApiExpressions, HeadPose, LandmarkFeatures, Point } from "./vision/geometry";
+export { loadFaceAnalyzer } from "./vision/face-model";
+export type { FaceAnalyzer, FaceAnalyzerOptions, FaceObservation, RgbImage } from "./vision/face-model";
+export { decodeVideoFrames, extractVideoFaceTracks, ffmpegCommand, hasFfmpeg } from "./vision/video";
+export type { DecodeOptions, VideoFaceTracks } from "./vision/video";

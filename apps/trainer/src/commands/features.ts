@@ -2,6 +2,9 @@ import type { Command } from "commander";
 import { SingleBar } from "cli-progress";
 import {
   extractReactAudioFeatures,
+  extractVideoFaceTracks,
+  write3dmm,
+  writeEmotionCsv,
   ReactDataset,
   readWav,
   samplesPerVideoFrame,
@@ -29,7 +32,7 @@ function positive(value: string, flag: string, integer: boolean): number {
 export function registerFeatures(program: Command): void {
   const features = program
     .command("features")
-    .description("Extract model input features from raw recordings (audio now; face video is not implemented)");
+    .description("Extract model input features from raw recordings: audio (official 78-d) and face video (estimated stand-ins)");
 
   features
     .command("audio")
@@ -106,5 +109,53 @@ Example:
       for (const p of problems) process.stdout.write(`${p.path}: ${p.problem}\n`);
       process.stderr.write(`${opts.data} ${opts.split}: ${ds.rows.length} pairs (${ds.length} items), ${ds.listenerIds().length} listeners, ${problems.length} problem(s)\n`);
       if (problems.length > 0) process.exitCode = 1;
+    });
+
+  features
+    .command("face")
+    .description(
+      "Per-frame speaker features from a face video (mp4/webm, decoded by ffmpeg): REACT emotion CSV [frames, 25] and FaceVerse-layout coefficients [frames, 58], estimated with face-api (landmarks + expressions); stand-ins for GraphAU/FaceVerse, see the @perfrdiff/features README",
+    )
+    .requiredOption("--video <file>", "input video (anything ffmpeg decodes; set PERFRDIFF_FFMPEG if ffmpeg is not on the PATH)")
+    .option("--fps <n>", "frame rate to sample", "25")
+    .option("--frames <n>", "exact number of frames to write (missing frames repeat the last face)")
+    .option("--emotion <file>", "output emotion CSV (25 columns, REACT order)")
+    .option("--coeffs <file>", "output .npy float32 [frames, 58]")
+    .option("--force", "overwrite existing outputs")
+    .addHelpText("after", "\nExample:\n  pnpm perfrdiff features face --video speaker.mp4 --frames 751 --emotion speaker.csv --coeffs speaker.npy")
+    .action(async (opts: { video: string; fps: string; frames?: string; emotion?: string; coeffs?: string; force?: boolean }) => {
+      if (!opts.emotion && !opts.coeffs) throw new Error("give --emotion and/or --coeffs");
+      const fps = positive(opts.fps, "--fps", false);
+      const frames = opts.frames === undefined ? undefined : positive(opts.frames, "--frames", true);
+      const bar = process.stderr.isTTY
+        ? new SingleBar({ format: "face      [{bar}] {value}/{total} frames {duration_formatted}", stream: process.stderr, hideCursor: true })
+        : undefined;
+      let started = false;
+      let tracks;
+      try {
+        tracks = await extractVideoFaceTracks(opts.video, {
+          fps,
+          frames,
+          onProgress: (n) => {
+            if (!bar) return;
+            if (!started) {
+              bar.start(frames ?? 0, 0);
+              started = true;
+            }
+            if (frames === undefined) bar.setTotal(n);
+            bar.update(n);
+          },
+        });
+      } finally {
+        bar?.stop();
+      }
+      const overwrite = opts.force ?? false;
+      if (opts.emotion) await writeEmotionCsv(opts.emotion, tracks.emotion, { overwrite });
+      if (opts.coeffs) await write3dmm(opts.coeffs, tracks.coefficients, { overwrite });
+      const found = tracks.detected.reduce((a, b) => a + b, 0);
+      process.stderr.write(
+        `${opts.video}: ${tracks.emotion.frames} frames at ${fps} fps (${tracks.width}x${tracks.height}), a face in ${found}` +
+          `${opts.emotion ? ` -> ${opts.emotion}` : ""}${opts.coeffs ? ` -> ${opts.coeffs}` : ""}\n`,
+      );
     });
 }
