@@ -20,26 +20,26 @@ const cfg = core.parseConfig(new TextDecoder().decode(file("parity.yaml")));
 const npy = (k, n) => npyMod.parseNpy(file(`${k}/${n}.npy`));
 const input = (n) => { const a = npy("inputs", n); return tf.tensor(npyMod.toFloat32(a.data), a.shape); };
 const ints = (n) => Array.from(npy("inputs", n).data, Number);
-const rel = (t, n) => {
-  const r = npyMod.toFloat32(npy("outputs", n).data); const o = t.dataSync(); let a = 0, b = 0;
+const rel = async (t, n) => {
+  const r = npyMod.toFloat32(npy("outputs", n).data); const o = await t.data(); let a = 0, b = 0;
   for (let i = 0; i < r.length; i++) { a = Math.max(a, Math.abs(o[i] - r[i])); b = Math.max(b, Math.abs(r[i])); }
   console.log(`parity ${n}: ${(a / b).toExponential(2)}`);
 };
 const load = (m) => { const p = core.officialCheckpointPath(cfg, m).replace(/^\.\//, ""); return core.toTensorMap(core.readTorchStateDict(file(p), p), core.moduleParameterShapes(cfg, m), p); };
 const pssl = new core.PersonSpecificEncoder(cfg.person_specific.args, load("pssl"));
 const { feat, proj } = pssl.forward(input("listener_personal_input"));
-rel(feat, "pssl_feat"); rel(proj, "pssl_proj");
+await rel(feat, "pssl_feat"); await rel(proj, "pssl_proj");
 const vae = new core.EmotionVAE(cfg.latent_embedder.args, load("emotion_vae"));
-rel(vae.encode(input("emotion_seq")), "vae_encoding");
+await rel(vae.encode(input("emotion_seq")), "vae_encoding");
 const prior = new core.DiffusionPrior(cfg.diffusion_prior.args, load("prior"));
-rel(prior.forwardWithCondScale(input("x_t"), ints("t"), { speakerAudio: input("speaker_audio_encodings"), speakerLatent: input("speaker_latent_emb"), speaker3dmm: input("speaker_3dmm_encodings") }), "prior");
+await rel(prior.forwardWithCondScale(input("x_t"), ints("t"), { speakerAudio: input("speaker_audio_encodings"), speakerLatent: input("speaker_latent_emb"), speaker3dmm: input("speaker_3dmm_encodings") }), "prior");
 const denW = load("denoiser");
 const den = new core.TransformerDenoiser(cfg.diffusion_decoder.args, denW);
 const cond = { speakerAudio: input("speaker_audio_encodings"), speaker3dmm: input("speaker_3dmm_encodings"), speakerLatent: input("speaker_latent_embed"), speakerEmotion: input("speaker_emotion_encodings") };
-rel(den.forwardWithCondScale(input("sample"), ints("timesteps"), cond), "denoiser_guided");
+await rel(den.forwardWithCondScale(input("sample"), ints("timesteps"), cond), "denoiser_guided");
 const pwsg = core.PWSG.fromWeights(core.pwsgConfig(cfg), load("hypernet").tensors);
 const edited = pwsg.personalise(denW, tf.slice(proj, [0, 0], [1, -1]));
-rel(den.forwardWithCondScale(input("sample"), ints("timesteps"), cond, undefined, edited), "denoiser_personalised");
+await rel(den.forwardWithCondScale(input("sample"), ints("timesteps"), cond, undefined, edited), "denoiser_personalised");
 
 // Official size, random weights: one guided step for K=10 x 750 frames, a real 10-step DPM-Solver++ generation, a
 // training step on the official batch (40 windows).

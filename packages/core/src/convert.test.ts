@@ -53,3 +53,12 @@ describe("official checkpoint conversion", () => {
     );
   });
 });
+
+describe("saveWeightFile", () => {
+  it("round-trips live weights", async () => {
+    const { saveWeightFile, randomWeights } = await import("./index");
+    const w = randomWeights(cfg, "pssl", 3);
+    const back = loadWeightFile(cfg, "pssl", await saveWeightFile("pssl", w));
+    for (const [k, t] of w.tensors) expect(Array.from(back.get(k).dataSync())).toEqual(Array.from(t.dataSync()));
+  });
+});

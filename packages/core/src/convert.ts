@@ -64,9 +64,9 @@ export function loadWeightFile(cfg: PerFRDiffConfig, module: ModuleName, bytes: 
   return toTensorMap(tensors, moduleParameterShapes(cfg, module), what);
 }
 
-/** Serialises a module's live weights (e.g. after training) into our format. */
-export function saveWeightFile(module: ModuleName, weights: TensorMap): Uint8Array {
+/** Serialises a module's live weights (e.g. after training) into our format (async: reads back from any backend). */
+export async function saveWeightFile(module: ModuleName, weights: TensorMap): Promise<Uint8Array> {
   const tensors = new Map<string, SafeTensor>();
-  for (const [name, t] of weights.tensors) tensors.set(name, { dtype: "F32", shape: t.shape, data: t.dataSync() as Float32Array });
+  for (const [name, t] of weights.tensors) tensors.set(name, { dtype: "F32", shape: t.shape, data: (await t.data()) as Float32Array });
   return serializeSafetensors(tensors, { format: "perfrdiff", module });
 }

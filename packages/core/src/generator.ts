@@ -193,7 +193,7 @@ export class ReactionGenerator {
       if (this.prior) {
         const prior = this.prior;
         const pc = { speakerAudio: cond.speakerAudio, speakerLatent: cond.speakerLatent, speaker3dmm: cond.speaker3dmm };
-        const priorFn: Denoiser = (x, t) => prior.forwardWithCondScale(x, Array.from(t.dataSync()), pc);
+        const priorFn: Denoiser = (x, t) => prior.forwardWithCondScale(x, t, pc);
         const sched = cfg.diffusion_prior.scheduler;
         cond.listenerLatent = await sampler(sched, "ddim").sample(priorFn, [B, 1, cfg.diffusion_prior.args.latent_dim], {
           steps: sched.num_inference_timesteps,
@@ -204,7 +204,7 @@ export class ReactionGenerator {
       const weights: WeightSource = this.personal ?? this.denoiser.weights;
       const den = this.denoiser;
       // Guidance happens inside the denoiser (zeroed projected conditions), so the sampler runs unguided.
-      const fn: Denoiser = (x, t) => den.forwardWithCondScale(x, Array.from(t.dataSync()), cond, guidance, weights);
+      const fn: Denoiser = (x, t) => den.forwardWithCondScale(x, t, cond, guidance, weights);
       const sched = cfg.diffusion_decoder.scheduler;
       const name = o.sampler ?? "ddim";
       const out = await sampler(sched, name).sample(fn, [B, W, dc.nfeats], {

@@ -61,23 +61,42 @@ export function denoiserParameterShapes(c: DenoiserConfig): Map<string, number[]
   return m;
 }
 
-/** Sinusoidal timestep features as diffusers' `get_timestep_embedding` (the official Timesteps module). */
-export function timestepFeatures(t: number[], dim: number, flipSinToCos: boolean, freqShift: number): tf.Tensor2D {
-  const half = Math.floor(dim / 2);
-  const out = new Float32Array(t.length * dim);
-  for (let b = 0; b < t.length; b++) {
-    for (let i = 0; i < half; i++) {
-      // float32 steps as torch computes them, so the features match to the last bits
-      const e = Math.fround(Math.fround(Math.fround(-Math.log(10000)) * i) / (half - freqShift));
-      const freq = Math.fround(Math.exp(e));
-      const a = Math.fround(t[b] * freq);
-      const s = Math.sin(a);
-      const co = Math.cos(a);
-      out[b * dim + (flipSinToCos ? half + i : i)] = s;
-      out[b * dim + (flipSinToCos ? i : half + i)] = co;
-    }
+/** Timesteps as given by callers: plain numbers, or a [B] tensor (samplers pass int32 tensors). */
+export type Timesteps = number[] | tf.Tensor1D;
+
+/** float32 frequencies exp(-ln(10000) i / (half - shift)), computed with torch's float32 steps. */
+function timestepFreqs(half: number, freqShift: number): Float32Array {
+  const f = new Float32Array(half);
+  for (let i = 0; i < half; i++) {
+    const e = Math.fround(Math.fround(Math.fround(-Math.log(10000)) * i) / (half - freqShift));
+    f[i] = Math.exp(e);
   }
-  return tf.tensor2d(out, [t.length, dim]);
+  return f;
+}
+
+/**
+ * Sinusoidal timestep features as diffusers' `get_timestep_embedding` (the official Timesteps module), computed
+ * on the device (no GPU read-back): t [B] -> [B, dim].
+ */
+export function timestepFeatures(t: Timesteps, dim: number, flipSinToCos: boolean, freqShift: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const half = Math.floor(dim / 2);
+    const tt = Array.isArray(t) ? tf.tensor1d(t, "float32") : tf.cast(t, "float32");
+    const args = tf.mul(tf.reshape(tt, [-1, 1]), tf.tensor2d(timestepFreqs(half, freqShift), [1, half]));
+    const parts = flipSinToCos ? [tf.cos(args), tf.sin(args)] : [tf.sin(args), tf.cos(args)];
+    if (dim % 2) parts.push(tf.zeros([args.shape[0], 1]));
+    return tf.concat(parts, 1) as tf.Tensor2D;
+  });
+}
+
+/** Batch size of a timestep argument, checking numbers for NaN. */
+export function timestepCount(t: Timesteps): number {
+  if (Array.isArray(t)) {
+    if (t.some((v) => !Number.isFinite(v))) throw new Error("timesteps contain NaN or infinity");
+    return t.length;
+  }
+  if (t.rank !== 1) throw new Error(`timesteps must be [batch], got [${t.shape}]`);
+  return t.shape[0];
 }
 
 function checkCond(name: string, x: tf.Tensor | undefined, B: number, len: number | null, dim: number): void {
@@ -110,14 +129,14 @@ export class TransformerDenoiser {
     return out;
   }
 
-  private validate(sample: tf.Tensor, timesteps: number[], c: DenoiserConditions): number {
+  private validate(sample: tf.Tensor, timesteps: Timesteps, c: DenoiserConditions): number {
     const cfg = this.config;
     if (sample.rank !== 3 || sample.shape[2] !== cfg.nfeats) {
       throw new Error(`sample must be [batch, frames, ${cfg.nfeats}], got [${sample.shape}]`);
     }
     const B = sample.shape[0];
-    if (timesteps.length !== B) throw new Error(`timesteps has ${timesteps.length} entries for a batch of ${B}`);
-    if (timesteps.some((t) => !Number.isFinite(t))) throw new Error("timesteps contain NaN or infinity");
+    const nt = timestepCount(timesteps);
+    if (nt !== B) throw new Error(`timesteps has ${nt} entries for a batch of ${B}`);
     const W = sample.shape[1] as number;
     checkCond("speakerAudio", c.speakerAudio, B, W, cfg.s_audio_dim);
     checkCond("speaker3dmm", c.speaker3dmm, B, W, cfg.encode_3dmm ? cfg.latent_dim : cfg.s_3dmm_dim);
@@ -148,7 +167,7 @@ export class TransformerDenoiser {
     return cfg.nfeats === D ? x : linear(w, "to_emotion_feat", x);
   }
 
-  private timeToken(w: WeightSource, timesteps: number[]): tf.Tensor {
+  private timeToken(w: WeightSource, timesteps: Timesteps): tf.Tensor {
     const cfg = this.config;
     const f = timestepFeatures(timesteps, cfg.time_encoded_dim, cfg.flip_sin_to_cos, cfg.freq_shift);
     const e = linear(w, "time_embedding.linear_2", silu(linear(w, "time_embedding.linear_1", f)));
@@ -159,7 +178,7 @@ export class TransformerDenoiser {
    * Conditional x0 prediction (no condition dropout): sample [B, W, nfeats], timesteps [B] -> [B, W, nfeats].
    * `weights` overrides the base weights (e.g. an EditedWeights overlay from the hypernetwork).
    */
-  forward(sample: tf.Tensor, timesteps: number[], cond: DenoiserConditions, weights: WeightSource = this.weights): tf.Tensor {
+  forward(sample: tf.Tensor, timesteps: Timesteps, cond: DenoiserConditions, weights: WeightSource = this.weights): tf.Tensor {
     this.validate(sample, timesteps, cond);
     return tf.tidy(() => {
       const memory = tf.concat([this.timeToken(weights, timesteps), ...this.conditionTokens(weights, cond)], 1);
@@ -173,7 +192,7 @@ export class TransformerDenoiser {
    */
   forwardWithCondScale(
     sample: tf.Tensor,
-    timesteps: number[],
+    timesteps: Timesteps,
     cond: DenoiserConditions,
     guidanceScale = this.config.guidance_scale,
     weights: WeightSource = this.weights,

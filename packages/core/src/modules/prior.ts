@@ -9,6 +9,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DiffusionPriorConfig } from "../config";
 import { linear, shapes, silu } from "./nn";
+import { timestepCount } from "./denoiser";
+import type { Timesteps } from "./denoiser";
 
 export interface PriorConditions {
   /** speaker_audio_encodings [B, W, audio_dim]. */
@@ -88,26 +90,23 @@ function relPosBuckets(n: number): Int32Array {
   return out;
 }
 
-/** Applies rotary embeddings (interleaved pairs) to the first 2*len(freqs) features of t [..., n, d]. */
-function rotary(t: tf.Tensor, freqs: Float32Array): tf.Tensor {
-  const n = t.shape[t.rank - 2];
-  const d = t.shape[t.rank - 1];
-  const rot = freqs.length * 2;
-  const cos = new Float32Array(n * rot);
-  const sin = new Float32Array(n * rot);
-  for (let p = 0; p < n; p++) {
-    for (let k = 0; k < rot; k++) {
-      const a = Math.fround(p * freqs[k >> 1]);
-      cos[p * rot + k] = Math.cos(a);
-      sin[p * rot + k] = Math.sin(a);
-    }
-  }
+/**
+ * Applies rotary embeddings (interleaved pairs) to the first 2*len(freqs) features of t [..., n, d]; angles are
+ * computed on the device in float32 as torch does (freqs [r/2] from the checkpoint).
+ */
+function rotary(t: tf.Tensor, freqs: tf.Tensor): tf.Tensor {
+  const n = t.shape[t.rank - 2] as number;
+  const d = t.shape[t.rank - 1] as number;
+  const half = freqs.shape[0] as number;
+  const rot = half * 2;
+  const angles = tf.mul(tf.reshape(tf.range(0, n, 1, "float32"), [n, 1]), tf.reshape(freqs, [1, half])); // [n, r/2]
+  const rep = tf.reshape(tf.tile(tf.expandDims(angles, 2), [1, 1, 2]), [n, rot]); // f0 f0 f1 f1 ...
   const lead = t.shape.slice(0, -1);
   const tl = tf.slice(t, new Array(t.rank).fill(0), [...lead, rot]);
-  const pairs = tf.reshape(tl, [...lead, rot / 2, 2]);
-  const [x1, x2] = tf.unstack(pairs, t.rank + 1 - 1);
-  const half = tf.reshape(tf.stack([tf.neg(x2), x1], -1), [...lead, rot]);
-  const rotated = tf.add(tf.mul(tl, tf.tensor2d(cos, [n, rot])), tf.mul(half, tf.tensor2d(sin, [n, rot])));
+  const pairs = tf.reshape(tl, [...lead, half, 2]);
+  const [x1, x2] = tf.unstack(pairs, t.rank);
+  const swapped = tf.reshape(tf.stack([tf.neg(x2), x1], -1), [...lead, rot]);
+  const rotated = tf.add(tf.mul(tl, tf.cos(rep)), tf.mul(swapped, tf.sin(rep)));
   if (rot === d) return rotated;
   return tf.concat([rotated, tf.slice(t, [...new Array(t.rank - 1).fill(0), rot], [...lead, d - rot])], -1);
 }
@@ -132,7 +131,7 @@ export class DiffusionPrior {
     const kv = linear(w, `${p}.to_kv`, xn, false);
     let [k, v] = tf.split(kv, 2, -1);
     if (c.rotary_emb) {
-      const freqs = w.get(`${p}.rotary_emb.freqs`).dataSync() as Float32Array;
+      const freqs = w.get(`${p}.rotary_emb.freqs`);
       q = rotary(q, freqs);
       k = rotary(k, freqs);
     }
@@ -183,21 +182,17 @@ export class DiffusionPrior {
     return c.final_proj ? linear(w, `${ct}.project_out`, x, false) : x;
   }
 
-  private timeEmbed(w: WeightSource, t: number[]): tf.Tensor {
+  private timeEmbed(w: WeightSource, t: Timesteps): tf.Tensor {
     const c = this.config;
     const dim = c.num_time_emb_channels;
     const half = Math.floor(dim / 2);
-    const f = new Float32Array(t.length * dim);
-    for (let b = 0; b < t.length; b++) {
-      for (let i = 0; i < half; i++) {
-        // official timestep_embedding: cos first, then sin; float32 arithmetic as in torch
-        const freq = Math.fround(Math.exp(Math.fround(Math.fround(Math.fround(-Math.log(10000)) * i) / half)));
-        const a = Math.fround(t[b] * freq);
-        f[b * dim + i] = Math.cos(a);
-        f[b * dim + half + i] = Math.sin(a);
-      }
-    }
-    let x: tf.Tensor = tf.tensor2d(f, [t.length, dim]);
+    const freqs = new Float32Array(half);
+    // official timestep_embedding: float32 frequencies, cos first, then sin
+    for (let i = 0; i < half; i++) freqs[i] = Math.exp(Math.fround(Math.fround(Math.fround(-Math.log(10000)) * i) / half));
+    const tt = Array.isArray(t) ? tf.tensor1d(t, "float32") : tf.cast(t, "float32");
+    const args = tf.mul(tf.reshape(tt, [-1, 1]), tf.tensor2d(freqs, [1, half]));
+    const B = args.shape[0];
+    let x: tf.Tensor = tf.concat([tf.cos(args), tf.sin(args)], 1);
     let idx = 0;
     for (let i = 0; i < c.num_time_layers; i++) {
       x = linear(w, `time_embed.${idx}`, x);
@@ -206,19 +201,20 @@ export class DiffusionPrior {
         idx += 2;
       } else idx += 1;
     }
-    return tf.reshape(x, [t.length, 1, c.latent_dim]);
+    return tf.reshape(x, [B, 1, c.latent_dim]);
   }
 
   /**
    * One denoising step: x_t [B, 1, latent_dim], timesteps [B], conditions -> predicted listener latent
    * [B, 1, latent_dim]. `useNull` replaces every condition with the learned null tokens (the unconditional branch).
    */
-  forward(xT: tf.Tensor, timesteps: number[], cond: PriorConditions, useNull = false, weights: WeightSource = this.weights): tf.Tensor {
+  forward(xT: tf.Tensor, timesteps: Timesteps, cond: PriorConditions, useNull = false, weights: WeightSource = this.weights): tf.Tensor {
     const c = this.config;
     const D = c.latent_dim;
     if (xT.rank !== 3 || xT.shape[1] !== 1 || xT.shape[2] !== D) throw new Error(`x_t must be [batch, 1, ${D}], got [${xT.shape}]`);
     const B = xT.shape[0];
-    if (timesteps.length !== B) throw new Error(`timesteps has ${timesteps.length} entries for a batch of ${B}`);
+    const nt = timestepCount(timesteps);
+    if (nt !== B) throw new Error(`timesteps has ${nt} entries for a batch of ${B}`);
     const check = (name: string, x: tf.Tensor | undefined, len: number, dim: number) => {
       if (x && (x.rank !== 3 || x.shape[0] !== B || x.shape[1] !== len || x.shape[2] !== dim)) {
         throw new Error(`${name} must be [${B}, ${len}, ${dim}], got [${x.shape}]`);
@@ -243,7 +239,7 @@ export class DiffusionPrior {
   }
 
   /** The official forward_with_cond_scale: conditional output, guided against the null branch when scale > 1. */
-  forwardWithCondScale(xT: tf.Tensor, timesteps: number[], cond: PriorConditions, guidanceScale = this.config.guidance_scale): tf.Tensor {
+  forwardWithCondScale(xT: tf.Tensor, timesteps: Timesteps, cond: PriorConditions, guidanceScale = this.config.guidance_scale): tf.Tensor {
     const logits = this.forward(xT, timesteps, cond);
     if (guidanceScale <= 1) return logits;
     const nul = this.forward(xT, timesteps, cond, true);
