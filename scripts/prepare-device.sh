@@ -12,7 +12,7 @@ pnpm exec esbuild packages/metrics/bench/frdist-bench.mjs --bundle --platform=no
   --external:webgpu --outfile="$D/bench.mjs" --log-level=warning
 pnpm exec esbuild packages/metrics/bench/gpu-check.mjs --bundle --platform=node --format=esm \
   --external:webgpu --outfile="$D/gpu-check.mjs" --log-level=warning
-cp packages/metrics/dist/dtw-worker.cjs "$D/"
+pnpm exec esbuild packages/metrics/src/dtw-worker.ts --bundle --platform=node --format=cjs --outfile="$D/dtw-worker.cjs" --log-level=warning
 W=packages/metrics/node_modules/webgpu
 cp "$W/index.js" "$W/package.json" "$D/node_modules/webgpu/"
 xz -T0 -c "$W/dist/linux-x64/dawn.node" > "$D/dawn.node.xz"

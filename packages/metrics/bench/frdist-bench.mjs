@@ -30,6 +30,8 @@ const K = 10;
 const NB = 10;
 const T = 750;
 const workers = Number(opt("workers", 2));
+// --gpu-only skips the CPU FRdist runs (minutes on 2 cores) when only the GPU rows are wanted.
+const gpuOnly = args.includes("--gpu-only");
 const now = () => performance.now();
 const results = { machine: { cores: availableParallelism(), node: process.version }, n: N, k: K, nb: NB, t: T, workers };
 
@@ -76,10 +78,10 @@ console.log(`  agreement: |ours - reference| / reference = ${(Math.abs(checksumO
 // 2. FRdist alone: every pair vs exact early abandoning, on `workers` threads.
 const shared = prepareInputs(inputs, { shared: true });
 t0 = now();
-const full = await frdistMinima(shared, { workers, pruning: false });
+const full = gpuOnly ? { minima: (await frdistMinima(prepareInputs(syntheticReactInputs({ n: 1, k: K, t: T, nb: NB, seed: 1 })))).minima, work: { pairs: 0 } } : await frdistMinima(shared, { workers, pruning: false });
 const tFull = now() - t0;
 t0 = now();
-const pruned = await frdistMinima(shared, { workers, pruning: true });
+const pruned = gpuOnly ? full : await frdistMinima(shared, { workers, pruning: true });
 const tPruned = now() - t0;
 let same = true;
 for (let i = 0; i < full.minima.length; i++) if (full.minima[i] !== pruned.minima[i]) same = false;
@@ -91,8 +93,8 @@ results.frdist = {
   identical: same,
 };
 console.log(`\nFRdist for N=${N}, K=${K}, ${NB} reactions each (${full.work.pairs} DTW pairs), ${workers} worker threads:`);
-console.log(`  every pair                 ${(tFull / 1000).toFixed(2).padStart(7)} s   ${(full.work.pairs / (tFull / 1000)).toFixed(0)} pairs/s`);
-console.log(`  exact early abandoning     ${(tPruned / 1000).toFixed(2).padStart(7)} s   ${(100 * results.frdist.rowsFraction).toFixed(0)}% of the rows; minima identical: ${same}`);
+if (!gpuOnly) console.log(`  every pair                 ${(tFull / 1000).toFixed(2).padStart(7)} s   ${(full.work.pairs / (tFull / 1000)).toFixed(0)} pairs/s`);
+if (!gpuOnly) console.log(`  exact early abandoning     ${(tPruned / 1000).toFixed(2).padStart(7)} s   ${(100 * results.frdist.rowsFraction).toFixed(0)}% of the rows; minima identical: ${same}`);
 
 const device = await requestWebGPUDevice();
 if (device) {
@@ -102,7 +104,7 @@ if (device) {
   const gpu = await frdistMinimaWebGPU(p, device);
   const tGpu = now() - t0;
   let maxRel = 0;
-  for (let i = 0; i < gpu.length; i++) maxRel = Math.max(maxRel, Math.abs(gpu[i] - full.minima[i]) / full.minima[i]);
+  if (!gpuOnly) for (let i = 0; i < gpu.length; i++) maxRel = Math.max(maxRel, Math.abs(gpu[i] - full.minima[i]) / full.minima[i]);
   results.frdist.webgpuMs = tGpu;
   results.frdist.webgpuMaxRelDiff = maxRel;
   results.gpu = `${info.vendor ?? ""} ${info.architecture ?? ""} ${info.device ?? ""}`.trim();
@@ -112,7 +114,7 @@ if (device) {
 }
 
 // 3. The whole evaluation, as `perfrdiff eval` runs it.
-const suites = [["wasm", workers]];
+const suites = gpuOnly ? [] : [["wasm", workers]];
 if (device) suites.push(["webgpu", workers]);
 results.eval = {};
 console.log(`\nWhole evaluation (all 7 metrics, official convention), N=${N}, K=${K}, T=${T}:`);
@@ -123,7 +125,7 @@ for (const [backend, w] of suites) {
   results.eval[backend] = { totalMs: total, ...r.timings, metrics: { FRCorr: r.FRCorr, FRdist: r.FRdist, FRSyn: r.FRSyn } };
   const tm = r.timings;
   console.log(
-    `  ${backend.padEnd(6)} total ${(total / 1000).toFixed(2).padStart(6)} s  (stages overlap: FRdist ${(tm.FRdist / 1000).toFixed(2)} s, FRCorr+FRSyn ${(tm.FRCorr / 1000).toFixed(2)} s, FRDiv/FRDvs/FRVar ${(tm.diversity / 1000).toFixed(2)} s, FRRea ${(tm.FRRea / 1000).toFixed(2)} s)  FRdist=${r.FRdist.toFixed(4)} FRCorr=${r.FRCorr.toFixed(4)}`,
+    `  ${backend.padEnd(6)} total ${(total / 1000).toFixed(2).padStart(6)} s  (stages overlap: FRdist ${(tm.FRdist / 1000).toFixed(2)} s, FRCorr+FRSyn ${(tm.FRCorr / 1000).toFixed(2)} s, FRDiv/FRDvs/FRVar/FRRea ${(tm.sets / 1000).toFixed(2)} s)  FRdist=${r.FRdist.toFixed(4)} FRCorr=${r.FRCorr.toFixed(4)}`,
   );
 }
 
@@ -131,7 +133,7 @@ const officialFile = opt("official-json");
 if (officialFile) {
   const off = JSON.parse(readFileSync(officialFile, "utf8"));
   results.official = off;
-  const ours = results.eval.wasm;
+  const ours = results.eval.wasm ?? { FRdist: NaN, FRCorr: NaN, totalMs: NaN, metrics: results.eval.webgpu.metrics };
   console.log(`\nOfficial Python metric code (${off.processes} processes) on the same inputs, vs ours (${workers} workers; WebGPU):`);
   const row = (name, py, js, gpu) =>
     console.log(

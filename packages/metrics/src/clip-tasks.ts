@@ -3,17 +3,21 @@ import type { EmotionDtwKernel } from "./dtw-kernel";
 import { frdistClipMinima, type FrdistWork } from "./frdist";
 import type { PreparedInputs } from "./inputs";
 import { EMOTION_DIMS } from "./layout";
+import { frdiv, frdvs, frvar } from "./diversity";
+import { frreaFeat } from "./frechet";
 import { tlccOffset } from "./tlcc";
 
 /** The per-clip work of an evaluation, run in this thread or in a worker. */
 export type ClipTask =
   | { kind: "frdist"; clip: number; pruning: boolean }
   /** Best CCC of each prediction, and TLCC offsets of the first `scored` predictions. */
-  | { kind: "correlation"; clip: number; scored: number };
+  | { kind: "correlation"; clip: number; scored: number }
+  /** The whole-set metrics FRDiv, FRDvs, FRVar and FRRea-feat (`clip` is unused, -1). */
+  | { kind: "sets"; clip: number };
 
 export interface ClipResult {
   clip: number;
-  /** frdist: minima `[K]`; correlation: best CCC `[K]` then offsets `[scored]`. */
+  /** frdist: minima `[K]`; correlation: best CCC `[K]` then offsets `[scored]`; sets: the 4 values. */
   values: Float64Array;
   work?: FrdistWork;
 }
@@ -37,6 +41,19 @@ export class ClipTaskRunner {
       const work: FrdistWork = { pairs: 0, rows: 0, rowsWithoutPruning: 0 };
       const values = frdistClipMinima(p, task.clip, p.neighbourLists[task.clip], this.kernel, task.pruning, work);
       return { clip: task.clip, values, work };
+    }
+    if (task.kind === "sets") {
+      const { n, k, t, m } = p;
+      const d = EMOTION_DIMS;
+      return {
+        clip: task.clip,
+        values: Float64Array.of(
+          frdiv(p.predictions, n, k, t, d),
+          frdvs(p.predictions, n, k, t, d),
+          frvar(p.predictions, n, k, t, d),
+          frreaFeat(p.predictions, n * k, p.listener, m, t, d),
+        ),
+      };
     }
     const values = new Float64Array(p.k + task.scored);
     values.set(bestCccForClip(p, task.clip, this.cccCache));

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EmotionDtwKernel } from "./dtw-kernel";
 import { dtwReference, emotionDtwReference } from "./dtw-reference";
 import { frdistClipMinima, type FrdistWork } from "./frdist";
-import { frdistMinima } from "./frdist-parallel";
+import { frdistMinima } from "./pool";
 import { prepareInputs } from "./inputs";
 import { relErr, rng, smoothSequences } from "./test-helpers";
 

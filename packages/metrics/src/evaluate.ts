@@ -1,10 +1,7 @@
 /// <reference types="@webgpu/types" />
-import { frdiv, frdvs, frvar } from "./diversity";
-import { frreaFeat } from "./frechet";
-import { ClipPool } from "./frdist-parallel";
+import { ClipPool } from "./pool";
 import { frdistMinimaWebGPU, requestWebGPUDevice } from "./frdist-webgpu";
 import { prepareInputs, type ReactEvalInputs } from "./inputs";
-import { EMOTION_DIMS } from "./layout";
 
 /**
  * How per-prediction scores are aggregated.
@@ -21,7 +18,7 @@ export type FrdistBackend = "auto" | "wasm" | "webgpu";
 
 /** A progress report: `stage` is the metric being computed. */
 export interface EvalProgress {
-  stage: "FRCorr" | "FRdist" | "diversity" | "FRRea";
+  stage: "FRCorr" | "FRdist" | "diversity";
   done: number;
   total: number;
 }
@@ -58,8 +55,8 @@ export interface EvalTimings {
   /** FRCorr and FRSyn together (they are computed clip by clip in one pass). */
   FRCorr: number;
   FRdist: number;
-  diversity: number;
-  FRRea: number;
+  /** FRDiv, FRDvs, FRVar and FRRea-feat together. */
+  sets: number;
   frdistBackend: "wasm" | "webgpu";
 }
 
@@ -89,8 +86,7 @@ export async function evaluateReact(
   const backend = options.backend ?? "auto";
   const workers = options.workers ?? 0;
   const p = prepareInputs(inputs, { shared: workers > 1 });
-  const { n, k, t, m } = p;
-  const d = EMOTION_DIMS;
+  const { n, k } = p;
   const report = options.onProgress;
   const now = () => performance.now();
 
@@ -122,8 +118,11 @@ export async function evaluateReact(
     // An in-thread FRdist has to finish before anything else can run.
     if (!device && pool.threads === 0) await minimaTimed;
 
-    // FRCorr and FRSyn per clip, in the same pool; this thread meanwhile computes the whole-set metrics.
+    // The whole-set metrics as one task and FRCorr/FRSyn clip by clip, in the same pool (workers when there are
+    // any), so that this thread stays free to collect the GPU's FRdist.
     const scored = convention === "official" ? 1 : k;
+    const setsStart = now();
+    const setsPromise = pool.run([{ kind: "sets", clip: -1 }]).then((r) => ({ values: r[0].values, ms: now() - setsStart }));
     const corrStart = now();
     let corrEnd = 0;
     const correlationsPromise = pool
@@ -135,19 +134,9 @@ export async function evaluateReact(
         corrEnd = now();
         return r;
       });
-
-    let ts = now();
-    const FRDiv = frdiv(p.predictions, n, k, t, d);
-    const FRDvs = frdvs(p.predictions, n, k, t, d);
-    const FRVar = frvar(p.predictions, n, k, t, d);
+    const sets = await setsPromise;
+    const [FRDiv, FRDvs, FRVar, FRRea] = sets.values;
     report?.({ stage: "diversity", done: 1, total: 1 });
-    const timeDiv = now() - ts;
-
-    ts = now();
-    const FRRea = frreaFeat(p.predictions, n * k, p.listener, m, t, d);
-    report?.({ stage: "FRRea", done: 1, total: 1 });
-    const timeRea = now() - ts;
-
     const correlations = await correlationsPromise;
     const best = new Float64Array(n * k);
     let offsets = 0;
@@ -171,8 +160,7 @@ export async function evaluateReact(
       timings: {
         FRCorr: corrEnd - corrStart,
         FRdist: frdistEnd - t0,
-        diversity: timeDiv,
-        FRRea: timeRea,
+        sets: sets.ms,
         frdistBackend: device ? "webgpu" : "wasm",
       },
     };

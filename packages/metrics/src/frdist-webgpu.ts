@@ -80,8 +80,20 @@ let nodeGpu: GPU | undefined;
 /** Where WebGPU's usage flags live: the browser's globals, or the `webgpu` package's in Node. */
 let usage: { buffer: typeof GPUBufferUsage; map: typeof GPUMapMode } | undefined;
 
-async function vulkanLoaderPresent(): Promise<boolean> {
-  const { existsSync } = await import("node:fs");
+/**
+ * Whether Dawn can find a GPU on Linux: the Vulkan loader, and a GPU device node (NVIDIA's, or a DRM render node).
+ * Without both there is no hardware adapter, and asking Dawn anyway only makes it print warnings on stderr (software
+ * Vulkan such as Debian 12's lavapipe is too old for Dawn).
+ */
+async function linuxGpuPresent(): Promise<boolean> {
+  const { existsSync, readdirSync } = await import("node:fs");
+  let render = false;
+  try {
+    render = readdirSync("/dev/dri").some((f) => f.startsWith("renderD"));
+  } catch {
+    render = false;
+  }
+  if (!existsSync("/dev/nvidia0") && !render) return false;
   const dirs = [
     ...(process.env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean),
     "/usr/lib/x86_64-linux-gnu",
@@ -101,9 +113,7 @@ async function vulkanLoaderPresent(): Promise<boolean> {
 export async function requestWebGPUDevice(): Promise<GPUDevice | null> {
   let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu && typeof process !== "undefined" && process.versions?.node) {
-    // Dawn reaches the GPU through Vulkan on Linux; without the loader there is no adapter, and asking anyway only
-    // makes Dawn print a warning on stderr.
-    if (process.platform === "linux" && !(await vulkanLoaderPresent())) return null;
+    if (process.platform === "linux" && !(await linuxGpuPresent())) return null;
     try {
       const mod = (await import("webgpu" as string)) as { create: (opts: string[]) => GPU; globals: object };
       Object.assign(globalThis, mod.globals);
@@ -139,7 +149,12 @@ function upload(device: GPUDevice, data: ArrayBufferView, extraUsage: number): G
   const u = flags().buffer;
   const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
   const buffer = device.createBuffer({ size, usage: u.STORAGE | u.COPY_DST | extraUsage });
-  device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  // writeBuffer refuses SharedArrayBuffers (inputs shared with worker threads): copy those first.
+  const bytes =
+    data.buffer instanceof ArrayBuffer
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return buffer;
 }
 

@@ -98,7 +98,7 @@ Example:
       if (opts.timings) {
         const t = timings;
         process.stderr.write(
-          `timings (ms, stages overlap): FRdist ${t.FRdist.toFixed(0)} (${t.frdistBackend}), FRCorr+FRSyn ${t.FRCorr.toFixed(0)}, diversity ${t.diversity.toFixed(0)}, FRRea ${t.FRRea.toFixed(0)}\n`,
+          `timings (ms, stages overlap): FRdist ${t.FRdist.toFixed(0)} (${t.frdistBackend}), FRCorr+FRSyn ${t.FRCorr.toFixed(0)}, FRDiv/FRDvs/FRVar/FRRea ${t.sets.toFixed(0)}\n`,
         );
       }
       if (opts.json) {

@@ -102,7 +102,7 @@ export class ClipPool {
         results.push(r);
         onClip?.(r, results.length);
         // Yield between clips so progress callbacks and other promises get a turn.
-        await new Promise((res) => setTimeout(res, 0));
+        await new Promise((res) => (typeof setImmediate === "function" ? setImmediate(res) : setTimeout(res, 0)));
       }
       return results;
     }
