@@ -29,7 +29,11 @@ export interface ComplexityOptions {
   rank?: number;
 }
 
-const count = (m: Map<string, number[]>) => [...m.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+/** Distinct parameters: the prior's rotary module is shared by all layers (one copy per layer in the state dict). */
+const count = (m: Map<string, number[]>) =>
+  [...m]
+    .filter(([name]) => !/layers\.[1-9]\d*\.0\.rotary_emb\.freqs$/.test(name))
+    .reduce((a, [, s]) => a + s.reduce((x, y) => x * y, 1), 0);
 
 /** FLOPs of one guided denoiser call on one window (both CFG branches). */
 export function denoiserWindowFlops(cfg: PerFRDiffConfig): number {

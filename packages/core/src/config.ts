@@ -233,6 +233,7 @@ export function configFromObject(root: unknown): PerFRDiffConfig {
       mm.args,
       "main_model.args",
     );
+    if (!["all", "kv"].includes(a.modify)) throw new ConfigError(`main_model.args.modify '${a.modify}' must be all or kv`);
     if (!["shift", "offset", "weight"].includes(a.predict)) throw new ConfigError(`main_model.args.predict '${a.predict}' must be shift, offset or weight`);
     cfg.main_model = { args: a };
   }

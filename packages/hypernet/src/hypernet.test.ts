@@ -127,6 +127,15 @@ describe("PWSG", () => {
     expect(Math.round(full / pwsgParameterCount({ ...official, rank: 4 }))).toBe(79);
   });
 
+  it("padTop generates only the lower rows (official modify: kv) and zero-pads the rest", () => {
+    const kv = PWSG.init({ ...cfg, targets: [{ name: "a.in_proj_weight", shape: [6, 3], padTop: 3 }] }, 4);
+    const d = kv.forward(tf.ones([6])).get("a.in_proj_weight")!;
+    expect(d.shape).toEqual([9, 3]);
+    const v = arr(d);
+    expect(v.slice(0, 9).every((x) => x === 0)).toBe(true);
+    expect(v.slice(9).some((x) => x !== 0)).toBe(true);
+  });
+
   it("fromWeights refuses missing, unexpected and mis-shaped tensors", () => {
     const net = PWSG.init(cfg, 0);
     const w = new Map(net.params.tensors);

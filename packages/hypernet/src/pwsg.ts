@@ -5,7 +5,13 @@ import type { EditMode, WeightSource } from "./weights";
 /** One weight the hypernetwork edits: its name in the target model's {@link WeightSource} and its shape [out, in]. */
 export interface EditTarget {
   name: string;
+  /** Shape the branch generates, [rows, in]. */
   shape: [number, number];
+  /**
+   * Zero rows put above the generated ones (the official `modify: kv` generates only the key/value rows of an
+   * attention in_proj and prepends a zero block for the query rows). Default 0.
+   */
+  padTop?: number;
 }
 
 export interface PWSGConfig {
@@ -142,7 +148,11 @@ export class PWSG {
         const b = tf.reshape(this.linear(`branches.${i}.b`, h), [cfg.rank, n]);
         return tf.matMul(a, b);
       });
-      out.set(t.name, d);
+      if (t.padTop) {
+        const padded = tf.concat([tf.zeros([t.padTop, n]), d], 0);
+        d.dispose();
+        out.set(t.name, padded);
+      } else out.set(t.name, d);
     });
     h.dispose();
     return out;
