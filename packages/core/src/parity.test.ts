@@ -82,6 +82,8 @@ describe.each(["cpu", "wasm"] as const)("parity with the official PyTorch module
     expect(relErr(mu, "outputs", "vae_mu")).toBeLessThan(1e-4);
     expect(relErr(logvar, "outputs", "vae_logvar")).toBeLessThan(1e-4);
     expect(relErr(vae.decode(mu), "outputs", "vae_decoded")).toBeLessThan(1e-4);
+    // coeff_reg against a float64 NumPy reference (test/make_coeff_reference.py)
+    expect(relErr(vae.coefficients(x), "outputs", "vae_coefficients")).toBeLessThan(1e-4);
   });
 
   it("diffusion prior step, conditional and guided against the null tokens", () => {
