@@ -122,7 +122,7 @@ describe("PWSG", () => {
     };
     const full = pwsgParameterCount(official);
     expect(full / 1e9).toBeCloseTo(1.63, 2); // the paper's Table 11
-    // rank r costs latent*(out+in)*r per branch plus the shared 1.57 M: 15.9 M at r = 3, 20.6 M at r = 4.
+    // rank r costs latent*(out+in)*r per branch plus the shared 1.57 M: 15.8 M at r = 3, 20.6 M at r = 4.
     expect(full / pwsgParameterCount({ ...official, rank: 3 })).toBeGreaterThan(100);
     expect(Math.round(full / pwsgParameterCount({ ...official, rank: 4 }))).toBe(79);
   });

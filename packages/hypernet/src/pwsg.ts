@@ -27,7 +27,7 @@ export interface PWSGConfig {
   predict: EditMode;
   /**
    * Undefined: full rank, each branch outputs all out*in entries (the paper; 1.63 B parameters at full size).
-   * A number r: each branch outputs A [out, r] and B [r, in] and the edit is A B, cutting the official 1.63 B parameters to 15.9 M at r = 3 (102x) or 20.6 M at r = 4 (79x).
+   * A number r: each branch outputs A [out, r] and B [r, in] and the edit is A B, cutting the official 1.63 B parameters to 15.8 M at r = 3 (102x) or 20.6 M at r = 4 (79x).
    */
   rank?: number;
 }
