@@ -1,26 +1,29 @@
 import { SingleBar } from "cli-progress";
 
 /**
- * One progress bar on stderr for a multi-stage job: a new bar line for each stage. Draws only when stderr is a
- * terminal, so redirected output and --json stay clean.
+ * A progress bar on stderr for long CLI jobs, with a new bar line for each stage of a multi-stage job. Draws only
+ * when stderr is a terminal, so redirected output and --json stay clean. The total may grow while running (pass the
+ * current count as total when it is not known in advance).
  */
 export class StageProgress {
   private bar: SingleBar | undefined;
   private stage = "";
 
-  update(stage: string, done: number, total: number): void {
+  /** @param unit what is counted ("clips", "frames"), shown after the count */
+  update(stage: string, done: number, total: number, unit = ""): void {
     if (!process.stderr.isTTY) return;
-    if (stage !== this.stage) {
+    if (stage !== this.stage || !this.bar) {
       this.bar?.stop();
       this.stage = stage;
       this.bar = new SingleBar({
-        format: `${stage.padEnd(9)} [{bar}] {value}/{total} {duration_formatted}`,
+        format: `${stage.padEnd(9)} [{bar}] {value}/{total}${unit ? ` ${unit}` : ""} {duration_formatted}`,
         stream: process.stderr,
         hideCursor: true,
       });
       this.bar.start(total, 0);
     }
-    this.bar?.update(done);
+    this.bar.setTotal(total);
+    this.bar.update(done);
   }
 
   stop(): void {

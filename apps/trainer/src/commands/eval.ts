@@ -1,26 +1,28 @@
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { evaluateReact, type EvalProgress, type FrdistBackend, type MetricConvention } from "@perfrdiff/metrics";
-import { readNpy, type NpyArray } from "@perfrdiff/npy";
+import { readNpy, type NpyArray, type NpyTypedArray } from "@perfrdiff/npy";
 import { StageProgress } from "../progress";
 
 const FLOAT_DTYPES = new Set(["<f4", "<f8"]);
 
-async function readFloatArray(path: string, what: string): Promise<NpyArray> {
+type NumericNpy = NpyArray<Exclude<NpyTypedArray, BigInt64Array | BigUint64Array>>;
+
+async function readFloatArray(path: string, what: string): Promise<NumericNpy> {
   const a = await readNpy(path);
   if (!FLOAT_DTYPES.has(a.dtype)) {
     throw new Error(`${path} (${what}) has dtype '${a.dtype}'; expected float32 or float64`);
   }
-  return a;
+  return a as NumericNpy;
 }
 
-async function readNeighbours(path: string): Promise<NpyArray> {
+async function readNeighbours(path: string): Promise<NumericNpy> {
   const a = await readNpy(path);
-  if (a.dtype === "<i8" || a.dtype === "<u8") {
+  if (a.data instanceof BigInt64Array || a.data instanceof BigUint64Array) {
     // 0/1 matrices saved from int64 arrays: convert exactly (values are checked to be 0/1 later).
-    return { dtype: "<f8", shape: a.shape, data: Float64Array.from(a.data as BigInt64Array, (v) => Number(v)) };
+    return { dtype: "<f8", shape: a.shape, data: Float64Array.from(a.data, (v) => Number(v)) };
   }
-  return a;
+  return a as NumericNpy;
 }
 
 interface EvalOptions {

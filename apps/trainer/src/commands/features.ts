@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { SingleBar } from "cli-progress";
+import { StageProgress } from "../progress";
 import {
   extractReactAudioFeatures,
   extractVideoFaceTracks,
@@ -84,27 +84,17 @@ Example:
       const modalities = opts.modalities.split(",").map((m) => m.trim());
       for (const m of modalities) if (!known.includes(m)) throw new Error(`--modalities: unknown '${m}'; expected ${known.join(", ")}`);
       const ds = await ReactDataset.open(opts.data, opts.split, { list: opts.personSpecific ? "person_specific" : "standard" });
-      const bar = process.stderr.isTTY
-        ? new SingleBar({ format: "check     [{bar}] {value}/{total} clips {duration_formatted}", stream: process.stderr, hideCursor: true })
-        : undefined;
-      let started = false;
+      const progress = new StageProgress();
       let problems;
       try {
         problems = await ds.validate({
           modalities: modalities as ReactModality[],
           frames,
           deep: !opts.shallow,
-          onProgress: (done, total) => {
-            if (!bar) return;
-            if (!started) {
-              bar.start(total, 0);
-              started = true;
-            }
-            bar.update(done);
-          },
+          onProgress: (done, total) => progress.update("check", done, total, "clips"),
         });
       } finally {
-        bar?.stop();
+        progress.stop();
       }
       for (const p of problems) process.stdout.write(`${p.path}: ${p.problem}\n`);
       process.stderr.write(`${opts.data} ${opts.split}: ${ds.rows.length} pairs (${ds.length} items), ${ds.listenerIds().length} listeners, ${problems.length} problem(s)\n`);
@@ -127,27 +117,16 @@ Example:
       if (!opts.emotion && !opts.coeffs) throw new Error("give --emotion and/or --coeffs");
       const fps = positive(opts.fps, "--fps", false);
       const frames = opts.frames === undefined ? undefined : positive(opts.frames, "--frames", true);
-      const bar = process.stderr.isTTY
-        ? new SingleBar({ format: "face      [{bar}] {value}/{total} frames {duration_formatted}", stream: process.stderr, hideCursor: true })
-        : undefined;
-      let started = false;
+      const progress = new StageProgress();
       let tracks;
       try {
         tracks = await extractVideoFaceTracks(opts.video, {
           fps,
           frames,
-          onProgress: (n) => {
-            if (!bar) return;
-            if (!started) {
-              bar.start(frames ?? 0, 0);
-              started = true;
-            }
-            if (frames === undefined) bar.setTotal(n);
-            bar.update(n);
-          },
+          onProgress: (n) => progress.update("face", n, frames ?? n, "frames"),
         });
       } finally {
-        bar?.stop();
+        progress.stop();
       }
       const overwrite = opts.force ?? false;
       if (opts.emotion) await writeEmotionCsv(opts.emotion, tracks.emotion, { overwrite });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { SingleBar } from "cli-progress";
+import { StageProgress } from "../progress";
 import { generateSynthCorpus } from "@perfrdiff/features";
 
 interface SynthCliOptions {
@@ -49,10 +49,7 @@ Example:
       const existing = await readdir(opts.out).catch(() => [] as string[]);
       if (existing.length > 0 && !opts.force) throw new Error(`${opts.out} is not empty; pass --force to write into it`);
       const trainFraction = Number(opts.trainFraction);
-      const bar = process.stderr.isTTY
-        ? new SingleBar({ format: "synth     [{bar}] {value}/{total} pairs {duration_formatted}", stream: process.stderr, hideCursor: true })
-        : undefined;
-      let started = false;
+      const progress = new StageProgress();
       const t0 = Date.now();
       try {
         const m = await generateSynthCorpus(opts.out, {
@@ -64,20 +61,13 @@ Example:
           frames: whole(opts.frames, "--frames", 1),
           sampleRate: whole(opts.sampleRate, "--sample-rate", 8000),
           trainFraction,
-          onProgress: (done, total) => {
-            if (!bar) return;
-            if (!started) {
-              bar.start(total, 0);
-              started = true;
-            }
-            bar.update(done);
-          },
+          onProgress: (done, total) => progress.update("synth", done, total, "pairs"),
         });
-        bar?.stop();
+        progress.stop();
         const counts = Object.entries(m.splits).map(([s, v]) => `${s}: ${v.pairs.length} pairs`).join(", ");
         process.stderr.write(`wrote ${opts.out} (${counts}; ${m.listeners.length} listeners) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       } finally {
-        bar?.stop();
+        progress.stop();
       }
     });
 }
