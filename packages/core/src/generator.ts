@@ -203,8 +203,11 @@ export class ReactionGenerator {
       }
       const weights: WeightSource = this.personal ?? this.denoiser.weights;
       const den = this.denoiser;
-      // Guidance happens inside the denoiser (zeroed projected conditions), so the sampler runs unguided.
-      const fn: Denoiser = (x, t) => den.forwardWithCondScale(x, t, cond, guidance, weights);
+      // Guidance happens inside the denoiser (zeroed projected conditions), so the sampler runs unguided; the
+      // conditions' cross-attention keys/values are computed once for the whole chain.
+      const cache = den.conditionCache(cond, B, true, weights);
+      owned.push(...cache.layers.flatMap((l) => [l.k, l.v]));
+      const fn: Denoiser = (x, t) => den.forwardCached(x, t, cache, guidance, weights);
       const sched = cfg.diffusion_decoder.scheduler;
       const name = o.sampler ?? "ddim";
       const out = await sampler(sched, name).sample(fn, [B, W, dc.nfeats], {

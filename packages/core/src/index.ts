@@ -14,7 +14,7 @@ export type { TorchDtype, TorchTensor } from "./torch/checkpoint";
 export { SafetensorsError, parseSafetensors, serializeSafetensors } from "./safetensors";
 export type { SafeDtype, SafeTensor } from "./safetensors";
 export { TransformerDenoiser, denoiserParameterShapes, timestepFeatures } from "./modules/denoiser";
-export type { Timesteps } from "./modules/denoiser";
+export type { ConditionCache, Timesteps } from "./modules/denoiser";
 export type { DenoiserConditions } from "./modules/denoiser";
 export { DiffusionPrior, priorParameterShapes } from "./modules/prior";
 export type { PriorConditions } from "./modules/prior";

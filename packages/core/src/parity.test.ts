@@ -110,6 +110,11 @@ describe.each(["cpu", "wasm"] as const)("parity with the official PyTorch module
     const den = new TransformerDenoiser(cfg.diffusion_decoder.args, load("denoiser"));
     const out = den.forwardWithCondScale(input("sample"), ints("timesteps"), denoiserCond());
     expect(relErr(out, "outputs", "denoiser_guided")).toBeLessThan(1e-4);
+    // the same with the conditions' keys/values precomputed (what generation uses), timesteps as a tensor
+    const cache = den.conditionCache(denoiserCond(), 2);
+    const cached = den.forwardCached(input("sample"), tf.tensor1d(ints("timesteps"), "int32"), cache);
+    expect(relErr(cached, "outputs", "denoiser_guided")).toBeLessThan(1e-4);
+    cache.dispose();
   });
 
   it("PWSG branches and the personalised (weight-shifted) denoiser; base weights untouched", () => {

@@ -8,7 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DenoiserConfig } from "../config";
-import { decoderLayer, layerNorm, linear, shapes, silu } from "./nn";
+import { decoderLayer, keyValueHeads, layerNorm, linear, shapes, silu } from "./nn";
+import type { KeyValueHeads } from "./nn";
 
 /** Condition tensors, named after the official `model_kwargs`. Each is optional. */
 export interface DenoiserConditions {
@@ -106,6 +107,18 @@ function checkCond(name: string, x: tf.Tensor | undefined, B: number, len: numbe
   }
 }
 
+/**
+ * Cross-attention keys/values of the condition tokens, per decoder layer. The conditions do not change along a
+ * sampling chain, so these projections are made once per generation instead of at every step (only the time token
+ * is projected per step). Built for given weights: rebuild after personalising. Dispose when done.
+ */
+export interface ConditionCache {
+  readonly batch: number;
+  readonly guided: boolean;
+  readonly layers: KeyValueHeads[];
+  dispose(): void;
+}
+
 export class TransformerDenoiser {
   constructor(
     readonly config: DenoiserConfig,
@@ -148,20 +161,30 @@ export class TransformerDenoiser {
     return B;
   }
 
-  /** Runs the decoder on sample [B, W, nfeats] with memory [B, M, D]. */
-  private core(w: WeightSource, sample: tf.Tensor, memory: tf.Tensor): tf.Tensor {
+  /** Runs the decoder on sample [B, W, nfeats] with memory [B, M, D] (or the time token [B, 1, D] + a cache). */
+  private core(w: WeightSource, sample: tf.Tensor, memory: tf.Tensor, cache?: ConditionCache): tf.Tensor {
     const cfg = this.config;
     const W = sample.shape[1] as number;
-    const M = memory.shape[1] as number;
+    const M = cache ? 1 + (cache.layers[0]?.k.shape[2] ?? 0) : (memory.shape[1] as number);
     if (W > POS_LEN || M > POS_LEN) throw new Error(`window ${W} or memory ${M} exceeds the ${POS_LEN} learned positions`);
     const D = cfg.latent_dim;
     let x = cfg.nfeats === D ? sample : linear(w, "to_emotion_embed", sample);
     x = tf.add(x, tf.reshape(tf.slice(w.get("query_pos.pe"), [0, 0, 0], [W, 1, D]), [1, W, D]));
-    const mem = tf.add(memory, tf.reshape(tf.slice(w.get("mem_pos.pe"), [0, 0, 0], [M, 1, D]), [1, M, D]));
+    const memLen = cache ? 1 : M;
+    const mem = tf.add(memory, tf.reshape(tf.slice(w.get("mem_pos.pe"), [0, 0, 0], [memLen, 1, D]), [1, memLen, D]));
     for (let i = 0; i < cfg.num_layers; i++) {
       // a tidy per layer frees its intermediates at once (large batches otherwise exhaust wasm memory)
       const prev = x;
-      x = tf.tidy(() => decoderLayer(w, `decoder.layers.${i}`, prev, mem, cfg.num_heads, cfg.activation));
+      x = tf.tidy(() => {
+        const p = `decoder.layers.${i}`;
+        let kv: KeyValueHeads | undefined;
+        if (cache) {
+          const t = keyValueHeads(w, `${p}.multihead_attn`, mem, cfg.num_heads);
+          const c = cache.layers[i];
+          kv = { k: tf.concat([t.k, c.k], 2) as tf.Tensor4D, v: tf.concat([t.v, c.v], 2) as tf.Tensor4D };
+        }
+        return decoderLayer(w, p, prev, mem, cfg.num_heads, cfg.activation, kv);
+      });
     }
     x = layerNorm(w, "decoder.norm", x);
     return cfg.nfeats === D ? x : linear(w, "to_emotion_feat", x);
@@ -183,6 +206,48 @@ export class TransformerDenoiser {
     return tf.tidy(() => {
       const memory = tf.concat([this.timeToken(weights, timesteps), ...this.conditionTokens(weights, cond)], 1);
       return this.core(weights, sample, memory);
+    });
+  }
+
+  /**
+   * Precomputes the condition tokens' cross-attention keys/values for every layer (see {@link ConditionCache}).
+   * `guided` builds the doubled [uncond; cond] batch used by forwardWithCondScale.
+   */
+  conditionCache(cond: DenoiserConditions, batch: number, guided = true, weights: WeightSource = this.weights): ConditionCache {
+    const cfg = this.config;
+    const D = cfg.latent_dim;
+    const flat = tf.tidy(() => {
+      const toks = this.conditionTokens(weights, cond);
+      for (const t of toks) {
+        if (t.shape[0] !== batch) throw new Error(`condition batch ${t.shape[0]} does not match ${batch}`);
+      }
+      let mem = toks.length ? tf.concat(toks, 1) : tf.zeros([batch, 0, D]);
+      if (guided) mem = tf.concat([tf.zerosLike(mem), mem], 0);
+      const M = mem.shape[1] as number;
+      if (M + 1 > POS_LEN) throw new Error(`memory ${M + 1} exceeds the ${POS_LEN} learned positions`);
+      mem = tf.add(mem, tf.reshape(tf.slice(weights.get("mem_pos.pe"), [1, 0, 0], [M, 1, D]), [1, M, D]));
+      const m = mem;
+      return Array.from({ length: cfg.num_layers }, (_, i) => keyValueHeads(weights, `decoder.layers.${i}.multihead_attn`, m, cfg.num_heads)).flatMap((kv) => [kv.k, kv.v]);
+    });
+    const layers: KeyValueHeads[] = Array.from({ length: cfg.num_layers }, (_, i) => ({ k: flat[2 * i] as tf.Tensor4D, v: flat[2 * i + 1] as tf.Tensor4D }));
+    return {
+      batch,
+      guided,
+      layers,
+      dispose: () => layers.forEach((l) => tf.dispose([l.k, l.v])),
+    };
+  }
+
+  /** forwardWithCondScale with the conditions taken from a cache made by {@link conditionCache} (same weights). */
+  forwardCached(sample: tf.Tensor, timesteps: Timesteps, cache: ConditionCache, guidanceScale = this.config.guidance_scale, weights: WeightSource = this.weights): tf.Tensor {
+    const B = this.validate(sample, timesteps, {});
+    if (B !== cache.batch) throw new Error(`sample batch ${B} does not match the condition cache's ${cache.batch}`);
+    return tf.tidy(() => {
+      const time = this.timeToken(weights, timesteps);
+      if (!cache.guided) return this.core(weights, sample, time, cache);
+      const out = this.core(weights, tf.concat([sample, sample], 0), tf.concat([time, time], 0), cache);
+      const [u, c] = tf.split(out, [B, B], 0);
+      return tf.add(u, tf.mul(tf.sub(c, u), guidanceScale));
     });
   }
 

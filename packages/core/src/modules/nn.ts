@@ -106,6 +106,7 @@ export function multiheadAttention(
   key: tf.Tensor,
   value: tf.Tensor,
   numHeads: number,
+  keyValue?: KeyValueHeads,
 ): tf.Tensor {
   const Win = w.get(`${prefix}.in_proj_weight`);
   const bin = w.get(`${prefix}.in_proj_bias`);
@@ -119,14 +120,33 @@ export function multiheadAttention(
     return tf.reshape(tf.add(tf.matMul(tf.reshape(x, [-1, D]) as tf.Tensor2D, W), b), [B, L, D]);
   };
   const q = heads(proj(query, Wq, bq), numHeads);
-  const k = heads(proj(key, Wk, bk), numHeads);
-  const v = heads(proj(value, Wv, bv), numHeads);
+  const k = keyValue ? keyValue.k : heads(proj(key, Wk, bk), numHeads);
+  const v = keyValue ? keyValue.v : heads(proj(value, Wv, bv), numHeads);
   const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D / numHeads));
   const ctx = tf.matMul(tf.softmax(scores, -1), v); // [B, H, Lq, Dh]
   const B = ctx.shape[0] as number;
   const Lq = ctx.shape[2] as number;
   const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B, Lq, D]);
   return linear(w, `${prefix}.out_proj`, merged);
+}
+
+/** Keys and values of an attention, already projected and split into heads: [B, H, L, Dh] each. */
+export interface KeyValueHeads {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
+
+/** Projects x [B, L, D] with the key and value rows of `<prefix>.in_proj_*` into heads. */
+export function keyValueHeads(w: WeightSource, prefix: string, x: tf.Tensor, numHeads: number): KeyValueHeads {
+  const Win = w.get(`${prefix}.in_proj_weight`);
+  const D = Win.shape[1] as number;
+  const [, Wk, Wv] = transposedParts(Win, 3);
+  const [, bk, bv] = tf.split(w.get(`${prefix}.in_proj_bias`), 3, 0);
+  const B = x.shape[0] as number;
+  const L = x.shape[1] as number;
+  const x2 = tf.reshape(x, [-1, D]) as tf.Tensor2D;
+  const proj = (W: tf.Tensor2D, b: tf.Tensor) => heads(tf.reshape(tf.add(tf.matMul(x2, W), b), [B, L, D]), numHeads);
+  return { k: proj(Wk, bk), v: proj(Wv, bv) };
 }
 
 /**
@@ -141,9 +161,10 @@ export function decoderLayer(
   memory: tf.Tensor,
   numHeads: number,
   activation: "gelu" | "relu",
+  memoryKeyValue?: KeyValueHeads,
 ): tf.Tensor {
   let x = layerNorm(w, `${prefix}.norm1`, tf.add(tgt, multiheadAttention(w, `${prefix}.self_attn`, tgt, tgt, tgt, numHeads)));
-  x = layerNorm(w, `${prefix}.norm2`, tf.add(x, multiheadAttention(w, `${prefix}.multihead_attn`, x, memory, memory, numHeads)));
+  x = layerNorm(w, `${prefix}.norm2`, tf.add(x, multiheadAttention(w, `${prefix}.multihead_attn`, x, memory, memory, numHeads, memoryKeyValue)));
   const act = activation === "gelu" ? gelu : tf.relu;
   const ff = linear(w, `${prefix}.linear2`, act(linear(w, `${prefix}.linear1`, x)));
   return layerNorm(w, `${prefix}.norm3`, tf.add(x, ff));
