@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serializeNpy } from "../../packages/npy/dist/index.js";
-import { syntheticReactInputs } from "../../packages/metrics/bench/synthetic.mjs";
+import { syntheticReactInputs } from "../../packages/metrics/dist/index.js";
 
 const dir = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, ".");
 const inputs = syntheticReactInputs({ n: 6, k: 5, t: 750, nb: 3, seed: 7 });

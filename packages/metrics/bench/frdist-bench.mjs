@@ -17,8 +17,9 @@ import {
   frdistMinimaWebGPU,
   prepareInputs,
   requestWebGPUDevice,
+  syntheticReactInputs,
 } from "../dist/index.js";
-import { syntheticReactInputs } from "./synthetic.mjs";
+
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {

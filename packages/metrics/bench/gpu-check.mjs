@@ -3,8 +3,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseNpy } from "@perfrdiff/npy";
-import { frdistMinima, frdistMinimaWebGPU, prepareInputs, requestWebGPUDevice } from "../dist/index.js";
-import { syntheticReactInputs } from "./synthetic.mjs";
+import { frdistMinima, frdistMinimaWebGPU, prepareInputs, requestWebGPUDevice, syntheticReactInputs } from "../dist/index.js";
+
 
 const dir = process.argv[2] ?? "packages/metrics/test/fixtures/small";
 const t0 = performance.now();

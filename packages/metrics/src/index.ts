@@ -18,3 +18,4 @@ export { frdistMinimaWebGPU, requestWebGPUDevice } from "./frdist-webgpu";
 export { frdiv, frdvs, frvar } from "./diversity";
 export { laggedCorrelations, tlccOffset } from "./tlcc";
 export { FRREA_WINDOW, frechetDistance, frreaFeat, reactionFeatures } from "./frechet";
+export { mulberry32, syntheticReactInputs } from "./synthetic";

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { readNpy } from "@perfrdiff/npy";
 import type { ReactEvalInputs } from "./inputs";
+import { mulberry32 } from "./synthetic";
 
 export const fixtureDir = join(__dirname, "..", "test", "fixtures", "small");
 
@@ -12,17 +13,8 @@ export async function loadSmallFixture(): Promise<ReactEvalInputs> {
   return { predictions, speaker, listener, neighbours } as ReactEvalInputs;
 }
 
-/** A deterministic PRNG (mulberry32) so tests do not depend on Math.random. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG so tests do not depend on Math.random. */
+export const rng = mulberry32;
 
 /** Smooth random sequences `[count, T, 25]` with no constant dimension. */
 export function smoothSequences(count: number, t: number, seed: number): Float32Array {

@@ -1,6 +1,7 @@
-// Deterministic emotion-like REACT inputs for benchmarks: binary AUs (smoothed noise over a threshold), valence and
-// arousal as bounded random walks, expression probabilities as a softmax of smooth logits.
-function mulberry32(seed) {
+import type { ReactEvalInputs } from "./inputs";
+
+/** A small, fast, deterministic PRNG (mulberry32): uniform numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -11,7 +12,7 @@ function mulberry32(seed) {
   };
 }
 
-function fillReactions(out, count, t, r) {
+function fillReactions(out: Float32Array, count: number, t: number, r: () => number): void {
   const smooth = new Float64Array(25);
   const logits = new Float64Array(8);
   for (let s = 0; s < count; s++) {
@@ -32,9 +33,21 @@ function fillReactions(out, count, t, r) {
   }
 }
 
-/** { predictions [N,K,T,25], speaker [N,T,25], listener [N,T,25], neighbours [N,N] with `nb` ones per row }. */
-export function syntheticReactInputs({ n, k, t, nb, seed = 1 }) {
-  const r = mulberry32(seed);
+/**
+ * Deterministic, emotion-like REACT evaluation inputs for demos and benchmarks (not real data): binary AUs (smoothed
+ * noise over a threshold), valence and arousal as bounded random walks, expression probabilities as a softmax of
+ * smooth logits. Predictions are unrelated to the real reactions, the worst case for FRdist's early abandoning.
+ * @returns predictions `[n, k, t, 25]`, speaker `[n, t, 25]`, listener `[n, t, 25]`, neighbours `[n, n]` with `nb`
+ *   ones per row (always including the diagonal)
+ */
+export function syntheticReactInputs(options: { n: number; k: number; t: number; nb: number; seed?: number }): ReactEvalInputs & {
+  predictions: { data: Float32Array; shape: number[] };
+  speaker: { data: Float32Array; shape: number[] };
+  listener: { data: Float32Array; shape: number[] };
+  neighbours: { data: Float32Array; shape: number[] };
+} {
+  const { n, k, t, nb } = options;
+  const r = mulberry32(options.seed ?? 1);
   const predictions = new Float32Array(n * k * t * 25);
   const speaker = new Float32Array(n * t * 25);
   const listener = new Float32Array(n * t * 25);
