@@ -97,7 +97,8 @@ export class WeightMismatchError extends Error {
   }
 }
 
-type AnyTensor = TorchTensor | SafeTensor;
+/** Anything with a shape: checking names and shapes needs no data (lazy file-backed tensors qualify). */
+type AnyTensor = { shape: number[] } | TorchTensor | SafeTensor;
 
 const list = (xs: string[]) => (xs.length > 6 ? `${xs.slice(0, 6).join(", ")} and ${xs.length - 6} more` : xs.join(", "));
 
@@ -130,7 +131,7 @@ export function detectModule(cfg: PerFRDiffConfig, state: Map<string, AnyTensor>
 }
 
 /** Validates and uploads a state dict as float32 tfjs tensors under the official names. */
-export function toTensorMap(state: Map<string, AnyTensor>, expected: Map<string, number[]>, what: string): TensorMap {
+export function toTensorMap(state: Map<string, TorchTensor | SafeTensor>, expected: Map<string, number[]>, what: string): TensorMap {
   checkStateDict(state, expected, what);
   const out = new TensorMap();
   for (const name of expected.keys()) {

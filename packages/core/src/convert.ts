@@ -7,7 +7,7 @@ import type { TensorMap } from "@perfrdiff/hypernet";
 import { MODULE_NAMES, checkStateDict, detectModule, moduleParameterShapes, toTensorMap } from "./checkpoints";
 import type { ModuleName } from "./checkpoints";
 import type { PerFRDiffConfig } from "./config";
-import { parseSafetensors, serializeSafetensors } from "./safetensors";
+import { parseSafetensors, safetensorsF32Header, serializeSafetensors } from "./safetensors";
 import type { SafeTensor } from "./safetensors";
 import { readTorchStateDict } from "./torch/checkpoint";
 
@@ -53,6 +53,62 @@ export function convertTorchCheckpoint(
   }
   const bytesOut = serializeSafetensors(tensors, { format: "perfrdiff", module, source: what });
   return { module, parameters, bytes: bytesOut };
+}
+
+/**
+ * Converts an official checkpoint file into our weight file, streaming tensor by tensor (Node): works for
+ * checkpoints larger than memory allows to hold twice, such as the 6.5 GB full-rank PWSG.
+ */
+export async function convertTorchCheckpointFile(
+  cfg: PerFRDiffConfig,
+  inPath: string,
+  out: string | ((module: ModuleName) => string),
+  options: { module?: ModuleName; overwrite?: boolean } = {},
+): Promise<{ module: ModuleName; parameters: number; path: string }> {
+  const { openTorchCheckpoint } = await import("./torch/file");
+  const { open, unlink } = await import("node:fs/promises");
+  const f = await openTorchCheckpoint(inPath);
+  try {
+    let module = options.module ?? detectModule(cfg, f.tensors);
+    if (!module) {
+      let bestHits = -1;
+      for (const m of MODULE_NAMES) {
+        if (m === "hypernet" && !cfg.main_model) continue;
+        const hits = [...moduleParameterShapes(cfg, m).keys()].filter((k) => f.tensors.has(k)).length;
+        if (hits > bestHits) [module, bestHits] = [m, hits];
+      }
+    }
+    const m = module!;
+    const expected = moduleParameterShapes(cfg, m);
+    checkStateDict(f.tensors, expected, `${inPath} (as ${m})`);
+    const entries = [...expected].map(([name, shape]) => ({ name, shape }));
+    const outPath = typeof out === "string" ? out : out(m);
+    let fh;
+    try {
+      fh = await open(outPath, options.overwrite ? "w" : "wx");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${outPath} exists; pass --force to overwrite`);
+      throw err;
+    }
+    let parameters = 0;
+    try {
+      await fh.write(safetensorsF32Header(entries, { format: "perfrdiff", module: m, source: inPath }));
+      for (const { name } of entries) {
+        const t = await f.load(name);
+        if (!(t.data instanceof Float32Array)) throw new Error(`${inPath}: '${name}' is ${t.dtype}, expected a floating-point tensor`);
+        await fh.write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+        parameters += t.data.length;
+      }
+    } catch (err) {
+      await fh.close();
+      await unlink(outPath).catch(() => undefined); // no half-written weight files
+      throw err;
+    }
+    await fh.close();
+    return { module: m, parameters, path: outPath };
+  } finally {
+    await f.close();
+  }
 }
 
 /** Loads one of our weight files for `module`, checking names and shapes against the configuration. */

@@ -11,7 +11,7 @@ export type {
 export { PickleError, PickleGlobal, PickleObject, unpickle } from "./torch/pickle";
 export { TorchCheckpointError, extractStateDict, readTorchFile, readTorchStateDict } from "./torch/checkpoint";
 export type { TorchDtype, TorchTensor } from "./torch/checkpoint";
-export { SafetensorsError, parseSafetensors, serializeSafetensors } from "./safetensors";
+export { SafetensorsError, parseSafetensors, safetensorsF32Header, serializeSafetensors } from "./safetensors";
 export type { SafeDtype, SafeTensor } from "./safetensors";
 export { TransformerDenoiser, denoiserParameterShapes, timestepFeatures } from "./modules/denoiser";
 export type { ConditionCache, Timesteps } from "./modules/denoiser";
@@ -35,7 +35,7 @@ export type { ModuleName } from "./checkpoints";
 // Re-exported so users need one import for personalisation.
 export { EditedWeights, PWSG, TensorMap } from "@perfrdiff/hypernet";
 export type { WeightSource } from "@perfrdiff/hypernet";
-export { convertTorchCheckpoint, loadWeightFile, saveWeightFile } from "./convert";
+export { convertTorchCheckpoint, convertTorchCheckpointFile, loadWeightFile, saveWeightFile } from "./convert";
 export type { ConvertedModule } from "./convert";
 export { complexity, denoiserWindowFlops, priorWindowFlops } from "./complexity";
 export type { ComplexityOptions, ComplexityRow } from "./complexity";
@@ -48,3 +48,6 @@ export { ReactionGenerator, createReactionGenerator } from "./generator";
 export type { GenerateOptions, GeneratedReactions, ModuleWeights, ReactionGeneratorOptions, SamplerName, SpeakerClip } from "./generator";
 export { randomWeights } from "./random-weights";
 export { clearTransposeCache, withoutWeightCache } from "./modules/nn";
+export { listZipEntries, openTorchArchive, openTorchCheckpoint, readTorchStateDictFile } from "./torch/file";
+export type { RandomAccess, TorchCheckpointFile } from "./torch/file";
+export type { LazyTorchTensor } from "./torch/checkpoint";

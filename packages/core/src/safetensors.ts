@@ -22,6 +22,28 @@ export class SafetensorsError extends Error {
 
 const BYTES: Record<SafeDtype, number> = { F32: 4, F16: 2, I64: 8, I32: 4, U8: 1 };
 
+/**
+ * The header bytes (length prefix + padded JSON) for float32 tensors of the given shapes, in order: write these,
+ * then each tensor's raw little-endian bytes, to stream a file without holding all tensors at once.
+ */
+export function safetensorsF32Header(entries: { name: string; shape: number[] }[], metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const { name, shape } of entries) {
+    const len = shape.reduce((a, b) => a * b, 1) * 4;
+    header[name] = { dtype: "F32", shape, data_offsets: [offset, offset + len] };
+    offset += len;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + new TextEncoder().encode(json).length) % 8 !== 0) json += " ";
+  const hb = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hb.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  return out;
+}
+
 /** Serialises tensors (in insertion order) with optional string metadata. */
 export function serializeSafetensors(tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};

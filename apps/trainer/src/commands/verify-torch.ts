@@ -43,7 +43,7 @@ export function registerVerifyTorch(program: Command): void {
     .option("--force", "overwrite existing outputs")
     .addHelpText("after", HELP)
     .action(async (o: VerifyOptions) => {
-      const { readFile, access } = await import("node:fs/promises");
+      const { access } = await import("node:fs/promises");
       const { join } = await import("node:path");
       const core = await import("@perfrdiff/core");
       const { tf } = core;
@@ -75,7 +75,7 @@ export function registerVerifyTorch(program: Command): void {
           console.log(`${m}: no checkpoint at ${path}, skipped`);
           return null;
         }
-        const state = core.readTorchStateDict(await readFile(path), path);
+        const state = await core.readTorchStateDictFile(path);
         return core.toTensorMap(state, core.moduleParameterShapes(cfg, m), path);
       };
       console.log(`backend ${backend}`);

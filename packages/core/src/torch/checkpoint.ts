@@ -19,6 +19,17 @@ export interface TorchTensor {
   data: Float32Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
+/** A tensor whose data have not been read yet (file-backed checkpoints): geometry plus its storage's key. */
+export interface LazyTorchTensor {
+  lazy: true;
+  dtype: TorchDtype;
+  shape: number[];
+  strides: number[];
+  offset: number;
+  storageKey: string;
+  storageType: string;
+}
+
 /** Raised for anything that is not a readable torch checkpoint; the message says what and where. */
 export class TorchCheckpointError extends Error {
   constructor(message: string) {
@@ -62,7 +73,8 @@ interface StorageRef {
   kind: "storage";
   storageType: string;
   key: string;
-  bytes: Uint8Array;
+  /** null while lazy (file-backed reading). */
+  bytes: Uint8Array | null;
 }
 
 function halfToFloat(h: number): number {
@@ -76,7 +88,7 @@ function halfToFloat(h: number): number {
 
 function readElements(ref: StorageRef, index: (i: number) => number, n: number): TorchTensor["data"] {
   const info = STORAGE_TYPES[ref.storageType];
-  const b = ref.bytes;
+  const b = ref.bytes!;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const count = Math.floor(b.byteLength / info.bytes);
   const check = (j: number) => {
@@ -135,8 +147,8 @@ function readElements(ref: StorageRef, index: (i: number) => number, n: number):
   }
 }
 
-/** Builds a C-ordered tensor from (storage, offset, size, stride) as `torch._utils._rebuild_tensor_v2` does. */
-function rebuildTensor(args: unknown[]): TorchTensor {
+/** Geometry of `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)`, checked. */
+function tensorGeometry(args: unknown[]): { storage: StorageRef; offset: number; shape: number[]; strides: number[] } {
   const [storage, offset, size, stride] = args as [StorageRef, number, number[], number[]];
   if (!storage || (storage as StorageRef).kind !== "storage") {
     throw new TorchCheckpointError("_rebuild_tensor_v2 called without a storage (unsupported tensor subclass?)");
@@ -144,12 +156,30 @@ function rebuildTensor(args: unknown[]): TorchTensor {
   if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length) {
     throw new TorchCheckpointError(`bad tensor geometry: size ${JSON.stringify(size)}, stride ${JSON.stringify(stride)}`);
   }
-  const shape = size.map(Number);
-  const strides = stride.map(Number);
+  return { storage, offset: Number(offset), shape: size.map(Number), strides: stride.map(Number) };
+}
+
+/** Copies (or, for aligned contiguous float32, views) a tensor out of its storage bytes as a C-ordered array. */
+export function materialize(
+  g: { storageType: string; storageKey: string; offset: number; shape: number[]; strides: number[] },
+  bytes: Uint8Array,
+): TorchTensor {
+  const info = STORAGE_TYPES[g.storageType];
+  const { shape, strides, offset } = g;
   const n = shape.reduce((a, b) => a * b, 1);
+  let contiguous = true;
+  for (let d = shape.length - 1, expect = 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== expect) contiguous = false;
+    expect *= shape[d];
+  }
+  const byteStart = bytes.byteOffset + offset * 4;
+  if (info.dtype === "float32" && contiguous && byteStart % 4 === 0 && (offset + n) * 4 <= bytes.byteLength) {
+    // zero-copy: multi-GB official weights (the PWSG branches) must not be duplicated
+    return { dtype: "float32", shape, data: new Float32Array(bytes.buffer, byteStart, n) };
+  }
   const index = (flat: number) => {
     // Walk the C-order index into a storage index through the (possibly non-contiguous) strides.
-    let j = Number(offset);
+    let j = offset;
     for (let d = shape.length - 1; d >= 0; d--) {
       const s = shape[d];
       j += (flat % s) * strides[d];
@@ -157,7 +187,16 @@ function rebuildTensor(args: unknown[]): TorchTensor {
     }
     return j;
   };
-  return { dtype: STORAGE_TYPES[storage.storageType].dtype, shape, data: readElements(storage, index, n) };
+  const ref: StorageRef = { kind: "storage", storageType: g.storageType, key: g.storageKey, bytes };
+  return { dtype: info.dtype, shape, data: readElements(ref, index, n) };
+}
+
+/** Builds a C-ordered tensor from (storage, offset, size, stride) as `torch._utils._rebuild_tensor_v2` does. */
+function rebuildTensor(args: unknown[]): TorchTensor | LazyTorchTensor {
+  const { storage, offset, shape, strides } = tensorGeometry(args);
+  const g = { storageType: storage.storageType, storageKey: storage.key, offset, shape, strides };
+  if (storage.bytes === null) return { lazy: true, dtype: STORAGE_TYPES[storage.storageType].dtype, ...g };
+  return materialize(g, storage.bytes);
 }
 
 const callable = (fn: (args: unknown[]) => unknown): PickleCallable => ({ pickleCall: fn });
@@ -189,6 +228,20 @@ export function readTorchFile(bytes: Uint8Array, what = "checkpoint"): unknown {
     throw new TorchCheckpointError(`${what}: big-endian checkpoints are not supported`);
   }
 
+  return unpickleTorch(files[pklName], what, (key) => files[`${prefix}data/${key}`] ?? null, false);
+}
+
+/**
+ * Unpickles torch's data.pkl. `storage(key)` returns a storage's bytes (null if missing); with `lazy`, tensors come
+ * back as {@link LazyTorchTensor} descriptors and no storage is read.
+ */
+export function unpickleTorch(
+  pkl: Uint8Array,
+  what: string,
+  storage: (key: string) => Uint8Array | null,
+  lazy: boolean,
+  hasStorage: (key: string) => boolean = (k) => storage(k) !== null,
+): unknown {
   const findClass = (module: string, name: string): unknown => {
     if (module === "collections" && name === "OrderedDict") return callable(() => new Map());
     if (module === "torch._utils" && name === "_rebuild_tensor_v2") return callable(rebuildTensor);
@@ -209,12 +262,11 @@ export function readTorchFile(bytes: Uint8Array, what = "checkpoint"): unknown {
       throw new TorchCheckpointError(`${what}: unsupported storage type ${String(type)} (supported: ${Object.keys(STORAGE_TYPES).join(", ")})`);
     }
     const key = String(pid[2]);
-    const data = files[`${prefix}data/${key}`];
-    if (!data) throw new TorchCheckpointError(`${what}: storage data/${key} is missing from the archive`);
-    return { kind: "storage", storageType, key, bytes: data };
+    if (!hasStorage(key)) throw new TorchCheckpointError(`${what}: storage data/${key} is missing from the archive`);
+    return { kind: "storage", storageType, key, bytes: lazy ? null : storage(key) };
   };
   try {
-    return unpickle(files[pklName], { findClass, persistentLoad });
+    return unpickle(pkl, { findClass, persistentLoad });
   } catch (err) {
     if (err instanceof PickleError) throw new TorchCheckpointError(`${what}: ${err.message}`);
     throw err;
@@ -225,11 +277,15 @@ export function isTorchTensor(x: unknown): x is TorchTensor {
   return typeof x === "object" && x !== null && "dtype" in x && "shape" in x && "data" in x && !(x instanceof Map);
 }
 
+export function isLazyTorchTensor(x: unknown): x is LazyTorchTensor {
+  return typeof x === "object" && x !== null && (x as LazyTorchTensor).lazy === true;
+}
+
 /**
  * Extracts the flat `name -> tensor` state dict of a checkpoint: the object itself when it is a state dict, or its
  * `state_dict` / `model` / `model_state_dict` entry (the official code saves `{"state_dict": ..., "epoch": ...}`).
  */
-export function extractStateDict(obj: unknown, what = "checkpoint"): Map<string, TorchTensor> {
+export function extractStateDict<T = TorchTensor>(obj: unknown, what = "checkpoint", isTensor: (x: unknown) => boolean = isTorchTensor): Map<string, T> {
   let sd: unknown = obj;
   if (sd instanceof Map) {
     for (const k of ["state_dict", "model_state_dict", "model"]) {
@@ -240,11 +296,11 @@ export function extractStateDict(obj: unknown, what = "checkpoint"): Map<string,
     }
   }
   if (!(sd instanceof Map)) throw new TorchCheckpointError(`${what}: top-level object is not a dict`);
-  const out = new Map<string, TorchTensor>();
+  const out = new Map<string, T>();
   for (const [k, v] of sd) {
     if (typeof k !== "string") throw new TorchCheckpointError(`${what}: state dict key ${String(k)} is not a string`);
-    if (!isTorchTensor(v)) throw new TorchCheckpointError(`${what}: state dict entry '${k}' is not a tensor`);
-    out.set(k.startsWith("module.") ? k.slice(7) : k, v);
+    if (!isTensor(v)) throw new TorchCheckpointError(`${what}: state dict entry '${k}' is not a tensor`);
+    out.set(k.startsWith("module.") ? k.slice(7) : k, v as T);
   }
   if (out.size === 0) throw new TorchCheckpointError(`${what}: state dict is empty`);
   return out;
