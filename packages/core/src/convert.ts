@@ -120,6 +120,49 @@ export function loadWeightFile(cfg: PerFRDiffConfig, module: ModuleName, bytes: 
   return toTensorMap(tensors, moduleParameterShapes(cfg, module), what);
 }
 
+/**
+ * Loads one of our weight files from disk (Node) tensor by tensor, so files above Node's 2 GiB readFile limit
+ * (the full-rank PWSG: 6.5 GB) load; names and shapes are checked against the configuration.
+ */
+export async function loadWeightFileFromPath(cfg: PerFRDiffConfig, module: ModuleName, path: string): Promise<TensorMap> {
+  const { open } = await import("node:fs/promises");
+  const fh = await open(path, "r").catch(() => {
+    throw new Error(`cannot open weight file ${path}`);
+  });
+  try {
+    const size = (await fh.stat()).size;
+    const read = async (offset: number, length: number) => {
+      const out = new Uint8Array(length);
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await fh.read(out, done, Math.min(length - done, 1 << 30), offset + done);
+        if (bytesRead === 0) throw new Error(`${path}: unexpected end of file`);
+        done += bytesRead;
+      }
+      return out;
+    };
+    if (size < 8) throw new Error(`${path}: too short for a weight file`);
+    const hlen = Number(new DataView((await read(0, 8)).buffer).getBigUint64(0, true));
+    if (hlen > size - 8) throw new Error(`${path}: header length ${hlen} exceeds the file size`);
+    // Parse the header alone (tensor bytes follow it), then read each tensor into its own buffer.
+    const header = JSON.parse(new TextDecoder().decode(await read(8, hlen))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+    const meta = (header.__metadata__ ?? {}) as unknown as Record<string, string>;
+    if (meta.module && meta.module !== module) throw new Error(`${path} holds the ${meta.module} module, not ${module}`);
+    const state = new Map<string, SafeTensor>();
+    for (const [name, e] of Object.entries(header)) {
+      if (name === "__metadata__") continue;
+      if (e.dtype !== "F32") throw new Error(`${path}: '${name}' is ${e.dtype}; weight files hold F32`);
+      const [b0, b1] = e.data_offsets;
+      if (b1 - b0 !== e.shape.reduce((a, b) => a * b, 1) * 4 || 8 + hlen + b1 > size) {
+        throw new Error(`${path}: '${name}' data_offsets do not match its shape or the file size`);
+      }
+      state.set(name, { dtype: "F32", shape: e.shape, data: new Float32Array((await read(8 + hlen + b0, b1 - b0)).buffer) });
+    }
+    return toTensorMap(state, moduleParameterShapes(cfg, module), path);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Serialises a module's live weights (e.g. after training) into our format (async: reads back from any backend). */
 export async function saveWeightFile(module: ModuleName, weights: TensorMap): Promise<Uint8Array> {
   const tensors = new Map<string, SafeTensor>();

@@ -8,6 +8,7 @@ import {
   TorchCheckpointError,
   convertTorchCheckpoint,
   convertTorchCheckpointFile,
+  loadWeightFileFromPath,
   openTorchCheckpoint,
   parseConfig,
   readTorchStateDict,
@@ -59,5 +60,9 @@ describe("file-backed torch checkpoint reader", () => {
     const mem = convertTorchCheckpoint(cfg, readFileSync(src), { what: src });
     expect(Buffer.compare(readFileSync(out), Buffer.from(mem.bytes))).toBe(0);
     await expect(convertTorchCheckpointFile(cfg, src, out)).rejects.toThrow(/exists; pass --force/);
+    // and loads back from disk tensor by tensor
+    const w = await loadWeightFileFromPath(cfg, "denoiser", out);
+    expect(Array.from(w.get("decoder.norm.weight").dataSync())).toEqual(Array.from(readTorchStateDict(readFileSync(src)).get("decoder.norm.weight")!.data as Float32Array));
+    await expect(loadWeightFileFromPath(cfg, "pssl", out)).rejects.toThrow(/holds the denoiser module, not pssl/);
   });
 });

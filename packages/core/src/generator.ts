@@ -16,7 +16,7 @@ import { moduleParameterShapes, pwsgConfig } from "./checkpoints";
 import type { ModuleName } from "./checkpoints";
 import { officialConfig, parseConfig } from "./config";
 import type { PerFRDiffConfig, SchedulerConfig } from "./config";
-import { loadWeightFile } from "./convert";
+import { loadWeightFile, loadWeightFileFromPath } from "./convert";
 import { TransformerDenoiser } from "./modules/denoiser";
 import type { DenoiserConditions } from "./modules/denoiser";
 import { DiffusionPrior } from "./modules/prior";
@@ -235,7 +235,6 @@ export class ReactionGenerator {
 export async function createReactionGenerator(o: ReactionGeneratorOptions): Promise<ReactionGenerator> {
   const backend = await useBackend(o.backend);
   let cfg = o.config;
-  let sources: ModuleWeights;
   if (typeof o.checkpoint === "string") {
     const { readFile, readdir } = await import("node:fs/promises");
     const { join } = await import("node:path");
@@ -246,14 +245,15 @@ export async function createReactionGenerator(o: ReactionGeneratorOptions): Prom
       throw new Error(`cannot read checkpoint folder ${o.checkpoint}`);
     }
     if (!cfg) cfg = files.includes("config.yaml") ? parseConfig(await readFile(join(o.checkpoint, "config.yaml"), "utf8")) : officialConfig();
-    sources = {};
+    const weights: Partial<Record<ModuleName, TensorMap>> = {};
     for (const m of ["denoiser", "prior", "pssl", "emotion_vae", "hypernet"] as ModuleName[]) {
-      if (files.includes(`${m}.safetensors`)) sources[m] = new Uint8Array(await readFile(join(o.checkpoint, `${m}.safetensors`)));
+      if (files.includes(`${m}.safetensors`)) weights[m] = await loadWeightFileFromPath(cfg, m, join(o.checkpoint, `${m}.safetensors`));
     }
-  } else sources = o.checkpoint;
+    return new ReactionGenerator(cfg, weights, backend);
+  }
   const config = cfg ?? officialConfig();
   const weights: Partial<Record<ModuleName, TensorMap>> = {};
-  for (const [m, src] of Object.entries(sources) as [ModuleName, TensorMap | Uint8Array][]) {
+  for (const [m, src] of Object.entries(o.checkpoint) as [ModuleName, TensorMap | Uint8Array][]) {
     if (src instanceof Uint8Array) weights[m] = loadWeightFile(config, m, src);
     else {
       // live tensors: check names and shapes the same way as files

@@ -35,7 +35,7 @@ export type { ModuleName } from "./checkpoints";
 // Re-exported so users need one import for personalisation.
 export { EditedWeights, PWSG, TensorMap } from "@perfrdiff/hypernet";
 export type { WeightSource } from "@perfrdiff/hypernet";
-export { convertTorchCheckpoint, convertTorchCheckpointFile, loadWeightFile, saveWeightFile } from "./convert";
+export { convertTorchCheckpoint, convertTorchCheckpointFile, loadWeightFile, loadWeightFileFromPath, saveWeightFile } from "./convert";
 export type { ConvertedModule } from "./convert";
 export { complexity, denoiserWindowFlops, priorWindowFlops } from "./complexity";
 export type { ComplexityOptions, ComplexityRow } from "./complexity";
