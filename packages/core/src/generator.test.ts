@@ -67,8 +67,13 @@ describe("ReactionGenerator", () => {
     expect(maxDiff(base, (await gen.generate(s, { k: 2, steps: 3, seed: 4 })).emotion)).toBe(0);
   });
 
-  it("runs the other samplers and validates its inputs", async () => {
+  it("runs the other samplers, a one-window clip, and validates its inputs", async () => {
     const s = clip(4);
+    const one = await gen.generate(
+      { audio: tf.slice(s.audio, [0, 0], [10, -1]), emotion: tf.slice(s.emotion, [0, 0], [10, -1]), threeDmm: tf.slice(s.threeDmm, [0, 0], [10, -1]) },
+      { k: 1, steps: 2 },
+    );
+    expect(one.emotion.shape).toEqual([1, 10, 25]);
     for (const sampler of ["ddpm", "dpm-solver++"] as const) {
       const r = await gen.generate(s, { k: 1, steps: 3, sampler });
       expect(r.emotion.shape).toEqual([1, T, 25]);
