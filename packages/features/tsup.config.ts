@@ -9,4 +9,6 @@ export default defineConfig({
   target: "node20",
   // import.meta.url in the CommonJS build (the face model resolves its weights folder from it).
   shims: true,
+  // Optional dependency: must stay a runtime import (it locates its platform binary relative to itself).
+  external: ["@ffmpeg-installer/ffmpeg"],
 });

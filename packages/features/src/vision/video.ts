@@ -2,19 +2,35 @@ import { EMOTION_DIM, FACE_DIM } from "../face/columns";
 import type { FrameTrack } from "../face/io";
 import { loadFaceAnalyzer, type FaceAnalyzerOptions, type RgbImage } from "./face-model";
 
+let resolved: string | undefined;
+
 /**
  * The ffmpeg binary used to decode video: `$PERFRDIFF_FFMPEG`, else `$FFMPEG_PATH`, else `ffmpeg` on the PATH
- * (Debian: `apt-get install ffmpeg`).
+ * (Debian: `apt-get install ffmpeg`), else the static build shipped by the optional `@ffmpeg-installer/ffmpeg`
+ * dependency (installed with this package, so video works after a plain `pnpm install`). The fallback is found by
+ * {@link hasFfmpeg} (and by the decoders, which call it).
  */
 export function ffmpegCommand(): string {
-  return process.env.PERFRDIFF_FFMPEG || process.env.FFMPEG_PATH || "ffmpeg";
+  return process.env.PERFRDIFF_FFMPEG || process.env.FFMPEG_PATH || resolved || "ffmpeg";
 }
 
-/** Whether {@link ffmpegCommand} runs. */
+/** Whether an ffmpeg binary runs (see {@link ffmpegCommand} for where it is looked for). */
 export async function hasFfmpeg(): Promise<boolean> {
   const { spawnSync } = await import("node:child_process");
-  const r = spawnSync(ffmpegCommand(), ["-hide_banner", "-version"], { stdio: "ignore" });
-  return r.status === 0;
+  const runs = (cmd: string) => spawnSync(cmd, ["-hide_banner", "-version"], { stdio: "ignore" }).status === 0;
+  if (runs(ffmpegCommand())) return true;
+  if (process.env.PERFRDIFF_FFMPEG || process.env.FFMPEG_PATH) return false; // an explicit choice is not overridden
+  try {
+    const mod = (await import("@ffmpeg-installer/ffmpeg" as string)) as { path?: string; default?: { path: string } };
+    const path = mod.path ?? mod.default?.path;
+    if (path && runs(path)) {
+      resolved = path;
+      return true;
+    }
+  } catch {
+    // the optional dependency is not installed (e.g. an unsupported platform)
+  }
+  return false;
 }
 
 export interface DecodeOptions {
@@ -33,6 +49,7 @@ export interface DecodeOptions {
  */
 export async function* decodeVideoFrames(path: string, options: DecodeOptions = {}): AsyncGenerator<RgbImage> {
   const { spawn } = await import("node:child_process");
+  await hasFfmpeg(); // resolves the binary; a missing one is reported below with the command tried
   const { access } = await import("node:fs/promises");
   try {
     await access(path);
