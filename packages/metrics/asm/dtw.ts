@@ -28,6 +28,22 @@ const W2: f64 = 1.0 / 8.0;
 }
 
 export function dtwLanes(row: usize, rows: i32, cols: usize, ncols: i32, work: usize, out: usize, thr: usize, checkEvery: i32, splat: usize): i32 {
+  return dtwCore(row, rows, cols, ncols, work, out, thr, checkEvery, splat, 0, 0, 0, false);
+}
+
+// The same DTW for a row sequence whose 15 AU values are all exactly 0 or 1 (REACT's real AU occurrences are): with
+// x in {0, 1}, sum_d (x_d - a_d)^2 = sum_d a_d^2 + sum_{d: x_d = 1} (1 - 2 a_d), so a cell's AU distance is one
+// precomputed column sum plus one term per active AU of the row (typically 0-4) instead of 15 squared differences.
+//   colsA: f32 [cols][4]       sum_d a_d^2 over the 15 AUs, per lane
+//   colsB: f32 [cols][15][4]   1 - 2 a_d, per AU and lane
+//   active: i32 [15]           scratch: byte offsets of the row's active AUs
+export function dtwLanesBinaryAu(row: usize, rows: i32, cols: usize, ncols: i32, work: usize, out: usize, thr: usize, checkEvery: i32, splat: usize, colsA: usize, colsB: usize, active: usize): i32 {
+  return dtwCore(row, rows, cols, ncols, work, out, thr, checkEvery, splat, colsA, colsB, active, true);
+}
+
+// One body for both kernels: `binaryAu` is a constant at each (inlined) call, so the optimiser removes the unused
+// branch from each.
+@inline function dtwCore(row: usize, rows: i32, cols: usize, ncols: i32, work: usize, out: usize, thr: usize, checkEvery: i32, splat: usize, colsA: usize, colsB: usize, active: usize, binaryAu: bool): i32 {
   const cellBytes: usize = 96;
   const rowBytes: usize = <usize>(ncols + 1) * cellBytes;
   let prev = work;
@@ -44,6 +60,15 @@ export function dtwLanes(row: usize, rows: i32, cols: usize, ncols: i32, work: u
   for (let i = 0; i < rows; i++) {
     const r = row + <usize>i * 100;
     for (let d: usize = 0; d < 25; d++) v128.store(splat + d * 16, f32x4.splat(load<f32>(r + d * 4)));
+    let na: usize = 0;
+    if (binaryAu) {
+      for (let d: usize = 0; d < 15; d++) {
+        if (load<f32>(r + d * 4) != 0) {
+          store<i32>(active + na * 4, <i32>(d * 16));
+          na++;
+        }
+      }
+    }
     // D[i][-1] = infinity; diagonal starts at D[i-1][-1].
     let l0a = inf, l0b = inf, l1a = inf, l1b = inf, l2a = inf, l2b = inf;
     let g0a = v128.load(prev, 0), g0b = v128.load(prev, 16), g1a = v128.load(prev, 32);
@@ -54,15 +79,22 @@ export function dtwLanes(row: usize, rows: i32, cols: usize, ncols: i32, work: u
     let up = prev + cellBytes;
     let c = cur + cellBytes;
     for (let j = 0; j < ncols; j++) {
-      // AUs: three accumulators break the add dependency chain.
-      let s = sq(f32x4.splat(0), v128.load(splat, 0), v128.load(a, 0));
-      let t = sq(f32x4.splat(0), v128.load(splat, 16), v128.load(a, 16));
-      let u = sq(f32x4.splat(0), v128.load(splat, 32), v128.load(a, 32));
-      s = sq(s, v128.load(splat, 48), v128.load(a, 48)); t = sq(t, v128.load(splat, 64), v128.load(a, 64)); u = sq(u, v128.load(splat, 80), v128.load(a, 80));
-      s = sq(s, v128.load(splat, 96), v128.load(a, 96)); t = sq(t, v128.load(splat, 112), v128.load(a, 112)); u = sq(u, v128.load(splat, 128), v128.load(a, 128));
-      s = sq(s, v128.load(splat, 144), v128.load(a, 144)); t = sq(t, v128.load(splat, 160), v128.load(a, 160)); u = sq(u, v128.load(splat, 176), v128.load(a, 176));
-      s = sq(s, v128.load(splat, 192), v128.load(a, 192)); t = sq(t, v128.load(splat, 208), v128.load(a, 208)); u = sq(u, v128.load(splat, 224), v128.load(a, 224));
-      const c0 = f32x4.add(f32x4.add(s, t), u);
+      let c0: v128;
+      if (binaryAu) {
+        c0 = v128.load(colsA + <usize>j * 16);
+        const bj = colsB + <usize>j * 240;
+        for (let q: usize = 0; q < na; q++) c0 = f32x4.add(c0, v128.load(bj + <usize>load<i32>(active + q * 4)));
+      } else {
+        // AUs: three accumulators break the add dependency chain.
+        let s = sq(f32x4.splat(0), v128.load(splat, 0), v128.load(a, 0));
+        let t = sq(f32x4.splat(0), v128.load(splat, 16), v128.load(a, 16));
+        let u = sq(f32x4.splat(0), v128.load(splat, 32), v128.load(a, 32));
+        s = sq(s, v128.load(splat, 48), v128.load(a, 48)); t = sq(t, v128.load(splat, 64), v128.load(a, 64)); u = sq(u, v128.load(splat, 80), v128.load(a, 80));
+        s = sq(s, v128.load(splat, 96), v128.load(a, 96)); t = sq(t, v128.load(splat, 112), v128.load(a, 112)); u = sq(u, v128.load(splat, 128), v128.load(a, 128));
+        s = sq(s, v128.load(splat, 144), v128.load(a, 144)); t = sq(t, v128.load(splat, 160), v128.load(a, 160)); u = sq(u, v128.load(splat, 176), v128.load(a, 176));
+        s = sq(s, v128.load(splat, 192), v128.load(a, 192)); t = sq(t, v128.load(splat, 208), v128.load(a, 208)); u = sq(u, v128.load(splat, 224), v128.load(a, 224));
+        c0 = f32x4.add(f32x4.add(s, t), u);
+      }
       const c1 = sq(sq(f32x4.splat(0), v128.load(splat, 240), v128.load(a, 240)), v128.load(splat, 256), v128.load(a, 256));
       let e = sq(f32x4.splat(0), v128.load(splat, 272), v128.load(a, 272));
       let f = sq(f32x4.splat(0), v128.load(splat, 288), v128.load(a, 288));

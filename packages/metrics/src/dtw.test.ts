@@ -126,3 +126,30 @@ describe("FRdist minima", () => {
     expect(seen).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe("binary-AU kernel", () => {
+  it("gives the general kernel's distances (and the reference's) when the real reaction's AUs are 0/1", () => {
+    const t = 90;
+    const preds = smoothSequences(4, t, 31);
+    const real = smoothSequences(1, t, 32);
+    const r = rng(33);
+    for (let i = 0; i < t; i++) for (let au = 0; au < 15; au++) real[i * 25 + au] = r() < 0.25 ? 1 : 0;
+    const general = real.slice();
+    general[5 * 25 + 2] = 0.5; // one non-binary AU value sends this copy through the general kernel
+    const kernel = new EmotionDtwKernel();
+    const offsets = [0, t * 25, 2 * t * 25, 3 * t * 25];
+    kernel.setPredictions(preds, offsets, t);
+    const inf = [Infinity, Infinity, Infinity, Infinity];
+    const before = kernel.binaryAuRuns;
+    const fast = kernel.run(real, 0, inf)!;
+    expect(kernel.binaryAuRuns).toBe(before + 1);
+    kernel.run(general, 0, inf);
+    expect(kernel.binaryAuRuns).toBe(before + 1);
+    for (let l = 0; l < 4; l++) {
+      expect(relErr(fast[l], emotionDtwReference(preds, real, t, offsets[l], 0))).toBeLessThan(1e-6);
+    }
+    // Early abandoning works the same way on this path.
+    expect(kernel.run(real, 0, Array.from(fast, (x) => x * 0.3), 5)).toBeNull();
+    expect(kernel.rowsComputed).toBeLessThan(t);
+  });
+});
