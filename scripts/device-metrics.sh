@@ -16,7 +16,7 @@ python3 -c "import sklearn, numba, tslearn; print('python ok', numba.__version__
   --official-json .device/metrics/official.json --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.txt"; exit; }
 mkdir -p /tmp/bench-in
 (cd packages/metrics/test && python3 check_against_official.py --official-dir "$PWD/../../../.device/official/PerFRDiff") 2>&1 | tee "$OUT/parity.txt"
-/tmp/node .device/metrics/bench.mjs --n "${N:-100}" --workers 2 --write-inputs /tmp/bench-in --json "$OUT/ours-first.json" 2>&1 | tail -3
+/tmp/node .device/metrics/bench.mjs --n "${N:-100}" --write-inputs /tmp/bench-in --inputs-only
 PYTHONUNBUFFERED=1 python3 packages/metrics/bench/official_reference.py --official-dir "$PWD/.device/official/PerFRDiff" \
   --inputs /tmp/bench-in --processes 2 --out "$OUT/official.json" 2>&1 | tail -20
 /tmp/node .device/metrics/bench.mjs --n "${N:-100}" --workers 2 --official-json "$OUT/official.json" --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.txt"

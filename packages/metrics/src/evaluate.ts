@@ -1,4 +1,5 @@
 /// <reference types="@webgpu/types" />
+import type { ClipTask } from "./clip-tasks";
 import { ClipPool } from "./pool";
 import { frdistMinimaWebGPU, requestWebGPUDevice } from "./frdist-webgpu";
 import { prepareInputs, type ReactEvalInputs } from "./inputs";
@@ -118,11 +119,14 @@ export async function evaluateReact(
     // An in-thread FRdist has to finish before anything else can run.
     if (!device && pool.threads === 0) await minimaTimed;
 
-    // The whole-set metrics as one task and FRCorr/FRSyn clip by clip, in the same pool (workers when there are
-    // any), so that this thread stays free to collect the GPU's FRdist.
+    // FRCorr/FRSyn clip by clip in the pool, and the whole-set metrics as one task: in the pool when FRdist is on the
+    // GPU (this thread then stays free to collect it), else here while the workers run the DTWs.
     const scored = convention === "official" ? 1 : k;
     const setsStart = now();
-    const setsPromise = pool.run([{ kind: "sets", clip: -1 }]).then((r) => ({ values: r[0].values, ms: now() - setsStart }));
+    const setsTask: ClipTask = { kind: "sets", clip: -1 };
+    const setsPromise = (device || pool.threads === 0 ? pool.run([setsTask]) : Promise.resolve([pool.runHere(setsTask)])).then(
+      (r) => ({ values: r[0].values, ms: now() - setsStart }),
+    );
     const corrStart = now();
     let corrEnd = 0;
     const correlationsPromise = pool

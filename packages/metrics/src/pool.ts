@@ -39,26 +39,30 @@ interface WorkerLike {
   terminate(): Promise<number>;
 }
 
+/** Tasks queued at each worker at once: a worker goes on with the next while this thread is busy elsewhere. */
+const IN_FLIGHT = 3;
+
 /**
- * Runs per-clip tasks in worker threads (Node) or in this thread. Tasks are handed out one clip at a time, so a slow
- * clip never holds the others back. Worker threads need inputs prepared with `{ shared: true }`.
+ * Runs per-clip tasks in worker threads (Node) or in this thread. Tasks are handed out a few clips at a time, so a
+ * slow clip never holds the others back. Worker threads need inputs prepared with `{ shared: true }`.
  */
 export class ClipPool {
   private readonly queue: { id: number; task: ClipTask; done: (r: ClipResult) => void; fail: (e: Error) => void }[] = [];
   private readonly pending = new Map<number, { done: (r: ClipResult) => void; fail: (e: Error) => void }>();
   private nextId = 0;
   private local: ClipTaskRunner | undefined;
-  private readonly idle: WorkerLike[];
+  private readonly inFlight = new Map<WorkerLike, number>();
 
   private constructor(
     private readonly p: PreparedInputs,
     private readonly workers: WorkerLike[],
   ) {
-    this.idle = [...workers];
     for (const w of workers) {
+      this.inFlight.set(w, 0);
       w.on("message", (msg) => {
         const job = this.pending.get(msg.id);
         this.pending.delete(msg.id);
+        this.inFlight.set(w, this.inFlight.get(w)! - 1);
         if (msg.type === "error") job?.fail(new Error(msg.message));
         else job?.done(msg.result);
         this.feed(w);
@@ -83,22 +87,27 @@ export class ClipPool {
   }
 
   private feed(w: WorkerLike): void {
-    const job = this.queue.shift();
-    if (!job) {
-      this.idle.push(w);
-      return;
+    while (this.inFlight.get(w)! < IN_FLIGHT) {
+      const job = this.queue.shift();
+      if (!job) return;
+      this.pending.set(job.id, job);
+      this.inFlight.set(w, this.inFlight.get(w)! + 1);
+      w.postMessage({ type: "task", id: job.id, task: job.task });
     }
-    this.pending.set(job.id, job);
-    w.postMessage({ type: "task", id: job.id, task: job.task });
+  }
+
+  /** Runs one task in the calling thread (e.g. while the workers are busy with others). */
+  runHere(task: ClipTask): ClipResult {
+    this.local ??= new ClipTaskRunner(this.p, () => new EmotionDtwKernel());
+    return this.local.run(task);
   }
 
   /** Runs one task per clip; `onClip` sees each result as it arrives. */
   async run(tasks: ClipTask[], onClip?: (r: ClipResult, done: number) => void): Promise<ClipResult[]> {
     const results: ClipResult[] = [];
     if (this.workers.length === 0) {
-      this.local ??= new ClipTaskRunner(this.p, () => new EmotionDtwKernel());
       for (const task of tasks) {
-        const r = this.local.run(task);
+        const r = this.runHere(task);
         results.push(r);
         onClip?.(r, results.length);
         // Yield between clips so progress callbacks and other promises get a turn.
@@ -120,8 +129,10 @@ export class ClipPool {
               },
               fail: reject,
             });
-            const w = this.idle.pop();
-            if (w) this.feed(w);
+            // Hand it to the least busy worker if one has room.
+            let best: WorkerLike | undefined;
+            for (const w of this.workers) if (!best || this.inFlight.get(w)! < this.inFlight.get(best)!) best = w;
+            if (best) this.feed(best);
           }),
       ),
     );
