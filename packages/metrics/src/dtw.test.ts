@@ -114,6 +114,13 @@ describe("FRdist minima", () => {
     }
   });
 
+  it("automatic pruning (on, then off where useless) gives the exact minima too", async () => {
+    const p = prepareInputs(make(6, 3, 6, 40, 13));
+    const full = await frdistMinima(p, { pruning: false });
+    const auto = await frdistMinima(p, { pruning: "auto" });
+    expect(Array.from(auto.minima)).toEqual(Array.from(full.minima));
+  });
+
   it("worker threads give the same minima as this thread", async () => {
     const inputs = make(5, 3, 6, 40, 9);
     const single = await frdistMinima(prepareInputs(inputs));

@@ -92,7 +92,8 @@ export function frdistClipMinima(
         const b = Math.min(best[k0 + l], bound[l] * (1 + BOUND_SLACK));
         thr[l] = pruning && r > 1 ? b : Infinity;
       }
-      const res = kernel.run(listener, nb * size, thr);
+      // Without pruning there is nothing to check along the way (checkEvery 0).
+      const res = kernel.run(listener, nb * size, thr, pruning && r > 1 ? 25 : 0);
       if (work) {
         work.pairs += lanes;
         work.rows += kernel.rowsComputed;

@@ -7,8 +7,11 @@ import type { PreparedInputs } from "./inputs";
 export interface FrdistOptions {
   /** Worker threads (Node only). 0 or 1 computes in the calling thread. Default: 0. */
   workers?: number;
-  /** Exact early abandoning (default true). False computes every distance in full. */
-  pruning?: boolean;
+  /**
+   * Exact early abandoning (default true). False computes every distance in full; `auto` stops abandoning on a thread
+   * once it has saved under 5% of the work on its first 3 clips.
+   */
+  pruning?: boolean | "auto";
   /** Called after each clip with the number of clips done. */
   onProgress?: (done: number, total: number) => void;
 }
