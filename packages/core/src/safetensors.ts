@@ -4,6 +4,7 @@
  * bytes). Files we write are readable by the Python `safetensors` package and vice versa for F32/F16/I64/I32.
  * Hand-written (about 100 lines) because the npm safetensors readers are Node-only or pull in large runtimes.
  */
+import { halfToFloat } from "./float16";
 
 export type SafeDtype = "F32" | "F16" | "I64" | "I32" | "U8";
 
@@ -114,7 +115,7 @@ export function parseSafetensors(bytes: Uint8Array): { tensors: Map<string, Safe
     else {
       const h = new Uint16Array(raw.buffer);
       const f = new Float32Array(n);
-      for (let i = 0; i < n; i++) f[i] = half(h[i]);
+      for (let i = 0; i < n; i++) f[i] = halfToFloat(h[i]);
       data = f;
       outDtype = "F32";
     }
@@ -123,11 +124,3 @@ export function parseSafetensors(bytes: Uint8Array): { tensors: Map<string, Safe
   return { tensors, metadata };
 }
 
-function half(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}

@@ -6,6 +6,7 @@
 import { unzipSync } from "fflate";
 import { PickleError, PickleGlobal, unpickle } from "./pickle";
 import type { PickleCallable } from "./pickle";
+import { halfToFloat } from "../float16";
 
 /** Element types of torch storages that we read. */
 export type TorchDtype = "float32" | "float16" | "bfloat16" | "float64" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool";
@@ -77,14 +78,6 @@ interface StorageRef {
   bytes: Uint8Array | null;
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 function readElements(ref: StorageRef, index: (i: number) => number, n: number): TorchTensor["data"] {
   const info = STORAGE_TYPES[ref.storageType];
