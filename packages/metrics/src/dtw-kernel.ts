@@ -58,8 +58,8 @@ const BASE = 65536; // leave the first page to the module's own static data
 /**
  * The FRdist DTW kernel (WebAssembly SIMD): one real reaction against up to 4 predictions at a time, for the three
  * emotion groups at once, with exact early abandoning. A real reaction whose AUs are all exactly 0 or 1 (REACT's AU
- * occurrence labels are) takes a faster kernel that needs one add per active AU instead of 15 squared differences. One instance owns one WebAssembly memory; it is not shared
- * between threads (each worker makes its own).
+ * occurrence labels are) takes a faster kernel that needs one add per active AU instead of 15 squared differences.
+ * One instance owns one WebAssembly memory; it is not shared between threads (each worker makes its own).
  */
 export class EmotionDtwKernel {
   private readonly ex: DtwExports;
