@@ -39,6 +39,7 @@ interface WorkerLike {
   postMessage(msg: unknown): void;
   on(event: "message", cb: (msg: { type: string; id: number; result: ClipResult; message?: string }) => void): void;
   on(event: "error", cb: (err: Error) => void): void;
+  on(event: "exit", cb: (code: number) => void): void;
   terminate(): Promise<number>;
 }
 
@@ -55,6 +56,7 @@ export class ClipPool {
   private nextId = 0;
   private local: ClipTaskRunner | undefined;
   private readonly inFlight = new Map<WorkerLike, number>();
+  private closing = false;
 
   private constructor(
     private readonly p: PreparedInputs,
@@ -70,9 +72,15 @@ export class ClipPool {
         else job?.done(msg.result);
         this.feed(w);
       });
-      w.on("error", (err) => {
-        for (const job of this.pending.values()) job.fail(err);
+      const failAll = (err: Error) => {
+        for (const job of [...this.pending.values(), ...this.queue]) job.fail(err);
         this.pending.clear();
+        this.queue.length = 0;
+      };
+      w.on("error", failAll);
+      // A worker that dies without an error event (killed, out of memory) must not leave the evaluation waiting.
+      w.on("exit", (code) => {
+        if (!this.closing) failAll(new Error(`an FRdist worker thread exited (code ${code})`));
       });
       w.postMessage({ type: "init", inputs: p });
     }
@@ -148,6 +156,7 @@ export class ClipPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
