@@ -4,33 +4,23 @@ import { EMOTION_DIMS, FRDIST_GROUPS } from "./layout";
 /** Predictions handled together by one kernel call (the 4 float32 lanes of a WebAssembly SIMD vector). */
 export const DTW_LANES = 4;
 
+/** Byte pointers and sizes shared by both kernels (see asm/dtw.ts). */
+type LaneArgs = [
+  row: number,
+  rows: number,
+  cols: number,
+  ncols: number,
+  work: number,
+  out: number,
+  thr: number,
+  checkEvery: number,
+  splat: number,
+];
+
 interface DtwExports {
   memory: WebAssembly.Memory;
-  dtwLanes(
-    row: number,
-    rows: number,
-    cols: number,
-    ncols: number,
-    work: number,
-    out: number,
-    thr: number,
-    checkEvery: number,
-    splat: number,
-  ): number;
-  dtwLanesBinaryAu(
-    row: number,
-    rows: number,
-    cols: number,
-    ncols: number,
-    work: number,
-    out: number,
-    thr: number,
-    checkEvery: number,
-    splat: number,
-    colsA: number,
-    colsB: number,
-    active: number,
-  ): number;
+  dtwLanes(...args: LaneArgs): number;
+  dtwLanesBinaryAu(...args: [...LaneArgs, colsA: number, colsB: number, active: number]): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -43,10 +33,16 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** The compiled kernel module, compiled once per thread. */
+function dtwModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(decodeBase64(DTW_WASM_BASE64));
+  return compiled;
+}
+
 /** True where this JavaScript engine runs WebAssembly SIMD (Node >= 16, current browsers). */
 export function wasmSimdSupported(): boolean {
   try {
-    compiled ??= new WebAssembly.Module(decodeBase64(DTW_WASM_BASE64));
+    dtwModule();
     return true;
   } catch {
     return false;
@@ -79,8 +75,7 @@ export class EmotionDtwKernel {
   rowsComputed = 0;
 
   constructor() {
-    compiled ??= new WebAssembly.Module(decodeBase64(DTW_WASM_BASE64));
-    const instance = new WebAssembly.Instance(compiled, {
+    const instance = new WebAssembly.Instance(dtwModule(), {
       env: {
         abort: () => {
           throw new Error("DTW kernel aborted");
@@ -160,14 +155,10 @@ export class EmotionDtwKernel {
       }
     }
     if (binaryAu) this.binaryAuRuns++;
+    const args: LaneArgs = [this.rowPtr, t, this.colsPtr, t, this.workPtr, this.outPtr, this.thrPtr, checkEvery, this.splatPtr];
     const done = binaryAu
-      ? this.ex.dtwLanesBinaryAu(
-          this.rowPtr, t, this.colsPtr, t, this.workPtr, this.outPtr, this.thrPtr, checkEvery, this.splatPtr,
-          this.colsAPtr, this.colsBPtr, this.activePtr,
-        )
-      : this.ex.dtwLanes(
-          this.rowPtr, t, this.colsPtr, t, this.workPtr, this.outPtr, this.thrPtr, checkEvery, this.splatPtr,
-        );
+      ? this.ex.dtwLanesBinaryAu(...args, this.colsAPtr, this.colsBPtr, this.activePtr)
+      : this.ex.dtwLanes(...args);
     this.rowsComputed = Math.abs(done);
     if (done < 0) return null;
     const out = new Float64Array(mem, this.outPtr, 3 * DTW_LANES);

@@ -100,7 +100,7 @@ export async function evaluateReact(
   try {
     const clips = Array.from({ length: n }, (_, clip) => clip);
     let frdistEnd = 0;
-    const minimaPromise: Promise<Float64Array> = device
+    const minima: Promise<Float64Array> = (device
       ? frdistMinimaWebGPU(p, device, (done, total) => report?.({ stage: "FRdist", done, total }))
       : pool
           .run(
@@ -111,13 +111,13 @@ export async function evaluateReact(
             const m = new Float64Array(n * k);
             for (const r of results) m.set(r.values, r.clip * k);
             return m;
-          });
-    const minimaTimed = minimaPromise.then((m) => {
+          })
+    ).then((m) => {
       frdistEnd = now();
       return m;
     });
     // An in-thread FRdist has to finish before anything else can run.
-    if (!device && pool.threads === 0) await minimaTimed;
+    if (!device && pool.threads === 0) await minima;
 
     // FRCorr/FRSyn clip by clip in the pool, and the whole-set metrics as one task: in the pool when FRdist is on the
     // GPU (this thread then stays free to collect it), else here while the workers run the DTWs.
@@ -151,7 +151,7 @@ export async function evaluateReact(
     const FRCorr = aggregate(best, n, k, convention);
     const FRSyn = offsets / (n * scored);
 
-    const FRdist = aggregate(await minimaTimed, n, k, convention);
+    const FRdist = aggregate(await minima, n, k, convention);
     return {
       FRCorr,
       FRdist,
