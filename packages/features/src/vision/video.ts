@@ -3,6 +3,9 @@ import type { FrameTrack } from "../face/io";
 import { loadFaceAnalyzer, type FaceAnalyzerOptions, type RgbImage } from "./face-model";
 
 let resolved: string | undefined;
+/** The environment under which a binary was last found to run, so decoders do not re-check on every video. */
+let foundFor: string | undefined;
+const lookupKey = () => [process.env.PERFRDIFF_FFMPEG, process.env.FFMPEG_PATH, process.env.PATH].join("\0");
 
 /**
  * The ffmpeg binary used to decode video: `$PERFRDIFF_FFMPEG`, else `$FFMPEG_PATH`, else `ffmpeg` on the PATH
@@ -16,6 +19,13 @@ export function ffmpegCommand(): string {
 
 /** Whether an ffmpeg binary runs (see {@link ffmpegCommand} for where it is looked for). */
 export async function hasFfmpeg(): Promise<boolean> {
+  if (foundFor === lookupKey()) return true;
+  const found = await findFfmpeg();
+  foundFor = found ? lookupKey() : undefined;
+  return found;
+}
+
+async function findFfmpeg(): Promise<boolean> {
   const { spawnSync } = await import("node:child_process");
   const runs = (cmd: string) => spawnSync(cmd, ["-hide_banner", "-version"], { stdio: "ignore" }).status === 0;
   if (runs(ffmpegCommand())) return true;
