@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { registerEval } from "./commands/eval";
+import { registerGenerate } from "./commands/generate";
 import { registerFeatures } from "./commands/features";
 import { registerSynth } from "./commands/synth";
 import { registerImportTorch } from "./commands/import-torch";
@@ -12,6 +13,7 @@ program
   .description("PerFRDiff-TS: personalised facial reaction generation and REACT evaluation")
   .showHelpAfterError();
 
+registerGenerate(program);
 registerEval(program);
 registerFeatures(program);
 registerSynth(program);

@@ -1,0 +1,453 @@
+import type { Command } from "commander";
+import type { ModuleName, PerFRDiffConfig, SamplerName, TensorMap } from "@perfrdiff/core";
+import type { FaceStats } from "@perfrdiff/features";
+import { StageProgress } from "../progress";
+
+/** The options of `perfrdiff generate` as commander hands them over (strings, as typed on the command line). */
+export interface GenerateCliOptions {
+  weights?: string;
+  checkpointDir?: string;
+  config?: string;
+  data?: string;
+  split?: string;
+  clip?: string;
+  speakerAudio?: string;
+  speaker3dmm?: string;
+  speakerEmotion?: string;
+  listenerHistory?: string;
+  listenerClip?: string;
+  /** a folder with mean_face.npy / std_face.npy, or false for --no-face-stats */
+  faceStats?: string | false;
+  frames?: string;
+  k?: string;
+  steps?: string;
+  sampler?: string;
+  guidance?: string;
+  seed?: string;
+  backend?: string;
+  out: string;
+  force?: boolean;
+  /** false with --no-coefficients */
+  coefficients?: boolean;
+  json?: boolean;
+}
+
+/** What `generate` wrote and how; also the content of meta.json (without `files`). */
+export interface GenerateSummary {
+  out: string;
+  files: string[];
+  k: number;
+  frames: number;
+  seed: number;
+  sampler: SamplerName;
+  steps: number;
+  guidance: number;
+  backend: string;
+  weights: { source: "converted" | "torch-checkpoints"; path: string; modules: ModuleName[]; config: string };
+  personalised: boolean;
+  listenerHistory: string | null;
+  speaker: { audio: string; emotion: string; threeDmm: string };
+  faceStats: string | null;
+  reactions: { file: string; shape: number[] };
+  coefficients: { file: string; shape: number[]; meanFaceAdded: boolean } | null;
+  timingMs: { load: number; personalise: number; generate: number; total: number };
+}
+
+/** A per-frame track read from a file: row-major `[frames, dim]`. */
+interface Track {
+  frames: number;
+  dim: number;
+  data: Float32Array;
+  path: string;
+}
+
+const SAMPLERS: SamplerName[] = ["ddim", "ddpm", "dpm-solver++"];
+const BACKENDS = ["wasm", "cpu", "webgpu", "tensorflow"];
+
+function whole(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${flag} must be a whole number in [${min}, ${max === Number.MAX_SAFE_INTEGER ? "..." : max}], got '${value}'`);
+  }
+  return n;
+}
+
+async function exists(path: string): Promise<boolean> {
+  const { access } = await import("node:fs/promises");
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Reads `[frames, dim]` float values from a `.npy` (float32/64; unit dimensions are dropped, as the official loaders
+ * squeeze), or a REACT emotion `.csv` when dim is 25. Every error names the role, the file and the shape.
+ */
+async function readTrack(path: string, what: string, dim: number): Promise<Track> {
+  if (!(await exists(path))) throw new Error(`${what}: no such file: ${path}`);
+  if (path.toLowerCase().endsWith(".csv")) {
+    if (dim !== 25) throw new Error(`${what}: ${path} is a CSV; only emotion may be given as a REACT emotion CSV`);
+    const { readEmotionCsv } = await import("@perfrdiff/features");
+    const t = await readEmotionCsv(path);
+    return { frames: t.frames, dim: t.dim, data: t.data, path };
+  }
+  const npy = await import("@perfrdiff/npy");
+  let a;
+  try {
+    a = await npy.readNpy(path);
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+  if (a.dtype !== "<f4" && a.dtype !== "<f8") throw new Error(`${what} ${path} has dtype '${a.dtype}'; expected float32 or float64`);
+  const dims = a.shape.filter((d) => d !== 1);
+  const frames = dims.length === 2 && dims[1] === dim ? dims[0] : dims.length === 1 && dims[0] === dim ? 1 : -1;
+  if (frames < 0) throw new Error(`${what} ${path} has shape [${a.shape.join(", ")}]; expected [frames, ${dim}]`);
+  const data = npy.toFloat32(a.data);
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new Error(`${what} ${path} [${a.shape.join(", ")}]: frame ${Math.floor(i / dim)}, column ${i % dim} is ${data[i]}`);
+    }
+  }
+  return { frames, dim, data, path };
+}
+
+/** The official 78-d audio features of a WAV, cut or zero-padded to `frames` video frames at 25 fps. */
+async function audioFromWav(path: string, what: string, frames: number): Promise<Track> {
+  if (!(await exists(path))) throw new Error(`${what}: no such file: ${path}`);
+  const f = await import("@perfrdiff/features");
+  const wav = await f.readWav(path);
+  const feats = f.extractReactAudioFeatures(f.toMono(wav), wav.sampleRate, 25, frames);
+  return { frames: feats.frames, dim: feats.dim, data: feats.data, path };
+}
+
+/** First `frames` rows of a track. */
+const head = (t: Track, frames: number): Float32Array => t.data.subarray(0, frames * t.dim);
+
+/** Subtracts (official normalisation) or adds back the FaceVerse mean face, in place, over rows of 58. */
+function shiftByMean(data: Float32Array, stats: FaceStats, sign: 1 | -1): void {
+  for (let i = 0; i < data.length; i++) data[i] += sign * stats.mean[i % 58];
+}
+
+/**
+ * `perfrdiff generate`: loads the weights, reads and checks the speaker clip (and listener history), personalises
+ * when a history is given, generates K reactions and writes reactions.npy `[K, T, 25]`, coefficients.npy
+ * `[K, T, 58]` and meta.json into `--out`. Returns the summary that `--json` prints.
+ */
+export async function runGenerate(o: GenerateCliOptions, progress = new StageProgress()): Promise<GenerateSummary> {
+  const t0 = performance.now();
+  const { join, resolve } = await import("node:path");
+  const { mkdir, writeFile, readFile } = await import("node:fs/promises");
+
+  // ---- options, checked before anything is loaded
+  if (!!o.weights === !!o.checkpointDir) throw new Error("give exactly one of --weights DIR (converted by import-torch) or --checkpoint-dir DIR (official PyTorch checkpoints)");
+  const sampler = (o.sampler ?? "ddim") as SamplerName;
+  if (!SAMPLERS.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(", ")}, got '${o.sampler}'`);
+  const backendName = o.backend ?? "wasm";
+  if (!BACKENDS.includes(backendName)) throw new Error(`--backend must be one of ${BACKENDS.join(", ")}, got '${o.backend}'`);
+  const k = whole(o.k ?? "10", "--k", 1)!;
+  const seed = whole(o.seed ?? "0", "--seed", 0, 2 ** 32 - 1)!;
+  const stepsOpt = whole(o.steps, "--steps", 1);
+  const framesOpt = whole(o.frames, "--frames", 1);
+  let guidanceOpt: number | undefined;
+  if (o.guidance !== undefined) {
+    guidanceOpt = Number(o.guidance);
+    if (o.guidance.trim() === "" || !Number.isFinite(guidanceOpt)) throw new Error(`--guidance must be a number, got '${o.guidance}'`);
+  }
+  if (o.clip && !o.data) throw new Error("--clip needs --data (the REACT dataset root) and --split");
+  if (o.listenerClip && !o.data) throw new Error("--listener-clip needs --data (the REACT dataset root) and --split");
+  if (o.listenerClip && o.listenerHistory) throw new Error("give --listener-history or --listener-clip, not both");
+  const split = o.split ?? "val";
+  const withCoefficients = o.coefficients !== false;
+
+  // Refuse before the (long) run if anything would be overwritten.
+  const files = { reactions: join(o.out, "reactions.npy"), coefficients: join(o.out, "coefficients.npy"), meta: join(o.out, "meta.json") };
+  const outputs = [files.reactions, ...(withCoefficients ? [files.coefficients] : []), files.meta];
+  if (!o.force) {
+    for (const p of outputs) if (await exists(p)) throw new Error(`${p} exists; pass --force to overwrite`);
+  }
+
+  // ---- configuration
+  const core = await import("@perfrdiff/core");
+  let cfg: PerFRDiffConfig;
+  let configSource: string;
+  if (o.config) {
+    cfg = await core.loadConfig(o.config);
+    configSource = o.config;
+  } else if (o.weights && (await exists(join(o.weights, "config.yaml")))) {
+    configSource = join(o.weights, "config.yaml");
+    cfg = core.parseConfig(await readFile(configSource, "utf8"));
+  } else {
+    cfg = core.officialConfig();
+    configSource = "official (built in)";
+  }
+  const dc = cfg.diffusion_decoder.args;
+  const W = dc.window_size;
+  const steps = stepsOpt ?? (sampler === "dpm-solver++" ? 20 : cfg.diffusion_decoder.scheduler.num_inference_timesteps);
+  const guidance = guidanceOpt ?? dc.guidance_scale;
+
+  // ---- speaker clip (and listener history): from the dataset layout, explicit files, or both
+  const f = await import("@perfrdiff/features");
+  const clipFile = (modality: "audio" | "emotion" | "3dmm", clip: string) => join(o.data!, ...f.modalityPath(split, modality, clip).split("/"));
+  let faceStatsDir: string | null = null;
+  if (o.faceStats !== false) {
+    if (o.faceStats) faceStatsDir = o.faceStats;
+    else if (o.data && (await exists(join(o.data, "FaceVerse", "mean_face.npy")))) faceStatsDir = join(o.data, "FaceVerse");
+  }
+  const faceStats = faceStatsDir ? await f.loadFaceStats(faceStatsDir) : null;
+
+  const source = (explicit: string | undefined, modality: "audio" | "emotion" | "3dmm", flag: string): string => {
+    if (explicit) return explicit;
+    if (!o.clip) throw new Error(`no speaker ${modality}: give ${flag} FILE, or --data DIR --split S --clip CLIP`);
+    return clipFile(modality, o.clip);
+  };
+  const emotionPath = source(o.speakerEmotion, "emotion", "--speaker-emotion");
+  let emotionFile = emotionPath;
+  // The released emotion files are CSVs; a .npy beside the missing CSV is accepted.
+  if (!o.speakerEmotion && !(await exists(emotionPath))) {
+    const npyPath = emotionPath.replace(/\.csv$/, ".npy");
+    if (await exists(npyPath)) emotionFile = npyPath;
+  }
+  const emotion = await readTrack(emotionFile, "speaker emotion", 25);
+  const threeDmm = await readTrack(source(o.speaker3dmm, "3dmm", "--speaker-3dmm"), "speaker 3DMM", 58);
+  const audioPath = source(o.speakerAudio, "audio", "--speaker-audio");
+  const audio = audioPath.toLowerCase().endsWith(".wav")
+    ? // computed for as many frames as the face tracks, as the official loader cuts/pads audio to the clip length
+      await audioFromWav(audioPath, "speaker audio", Math.min(emotion.frames, threeDmm.frames))
+    : await readTrack(audioPath, "speaker audio", 78);
+  const tracks = [audio, emotion, threeDmm];
+  const available = Math.min(...tracks.map((t) => t.frames));
+  if (framesOpt === undefined && tracks.some((t) => t.frames !== available)) {
+    throw new Error(
+      `speaker tracks differ in length: audio ${audio.path} ${audio.frames}, emotion ${emotion.path} ${emotion.frames}, ` +
+        `3DMM ${threeDmm.path} ${threeDmm.frames} frames; pass --frames N to use the first N of each`,
+    );
+  }
+  // The official loaders cut 751-frame files to clip_length 750 (a multiple of the 50-frame window).
+  const T = framesOpt ?? Math.floor(available / W) * W;
+  if (T === 0) throw new Error(`the speaker clip has ${available} frames; at least one ${W}-frame window is needed`);
+  if (T % W !== 0) throw new Error(`--frames ${T} must be a multiple of the model's ${W}-frame window`);
+  for (const t of tracks) if (t.frames < T) throw new Error(`${t.path} has ${t.frames} frames; --frames asks for ${T}`);
+  const threeDmmIn = Float32Array.from(head(threeDmm, T));
+  if (faceStats) shiftByMean(threeDmmIn, faceStats, -1);
+
+  let history: Track | null = null;
+  if (o.listenerHistory || o.listenerClip) {
+    history = await readTrack(o.listenerHistory ?? clipFile("3dmm", o.listenerClip!), "listener history", 58);
+    if (!cfg.main_model) throw new Error(`personalisation needs a configuration with a main_model section (rewrite_weight.yaml); ${configSource} has none`);
+  }
+
+  // ---- weights: only the modules this run needs (the full-rank PWSG alone is 6.5 GB)
+  const needed: ModuleName[] = ["denoiser", "emotion_vae"];
+  if (dc.l_latent_embed_drop_prob < 1) needed.push("prior");
+  if (history) needed.push("pssl", "hypernet");
+  const why = (m: ModuleName) => (m === "pssl" || m === "hypernet" ? " (needed to personalise)" : "");
+  progress.update("load", 0, needed.length, "modules");
+  const weights: Partial<Record<ModuleName, TensorMap>> = {};
+  let gen: import("@perfrdiff/core").ReactionGenerator | undefined;
+  const tf = core.tf;
+  try {
+    const backend = await core.useBackend(backendName as never);
+    for (const [i, m] of needed.entries()) {
+      if (o.weights) {
+        const p = join(o.weights, `${m}.safetensors`);
+        if (!(await exists(p))) throw new Error(`${o.weights} has no ${m}.safetensors${why(m)}; convert the official checkpoint with perfrdiff import-torch`);
+        weights[m] = await core.loadWeightFileFromPath(cfg, m, p);
+      } else {
+        const p = join(o.checkpointDir!, core.officialCheckpointPath(cfg, m));
+        if (!(await exists(p))) throw new Error(`no ${m} checkpoint at ${p}${why(m)} (paths as in the config, relative to --checkpoint-dir)`);
+        weights[m] = core.toTensorMap(await core.readTorchStateDictFile(p), core.moduleParameterShapes(cfg, m), p);
+      }
+      progress.update("load", i + 1, needed.length, "modules");
+    }
+    gen = await core.createReactionGenerator({ checkpoint: weights, config: cfg, backend: backend });
+    const tLoaded = performance.now();
+
+    let personalised = false;
+    if (history) {
+      // PSSL reads at most the configured sequence length (750 officially, the clip length of the official loaders).
+      const ps = cfg.person_specific.args;
+      const hT = Math.min(history.frames, ps.seq_len);
+      const h = Float32Array.from(head(history, hT));
+      if (faceStats) shiftByMean(h, faceStats, -1);
+      progress.update("personalise", 0, 1);
+      const ht = tf.tensor2d(h, [hT, 58]);
+      try {
+        gen.personalise(ht);
+      } finally {
+        ht.dispose();
+      }
+      personalised = true;
+      progress.update("personalise", 1, 1);
+    }
+    const tPersonalised = performance.now();
+
+    const clip = {
+      audio: tf.tensor2d(head(audio, T), [T, 78]),
+      emotion: tf.tensor2d(head(emotion, T), [T, 25]),
+      threeDmm: tf.tensor2d(threeDmmIn, [T, 58]),
+    };
+    // generate() takes no progress callback; every step of the three samplers (single-evaluation DDPM, DDIM and
+    // DPM-Solver++(2M)) calls the denoiser's forwardCached exactly once, so counting those calls counts steps.
+    const proto = core.TransformerDenoiser.prototype;
+    const forwardCached = proto.forwardCached;
+    let done = 0;
+    progress.update("sampling", 0, steps, `steps (${T / W} windows x ${k} reactions)`);
+    proto.forwardCached = function (this: InstanceType<typeof core.TransformerDenoiser>, ...args: Parameters<typeof forwardCached>) {
+      const r = forwardCached.apply(this, args);
+      progress.update("sampling", ++done, steps, `steps (${T / W} windows x ${k} reactions)`);
+      return r;
+    };
+    let res;
+    try {
+      res = await gen.generate(clip, { k, steps, sampler, guidance, seed, faceCoefficients: withCoefficients });
+    } finally {
+      proto.forwardCached = forwardCached;
+      tf.dispose(Object.values(clip));
+      progress.stop();
+    }
+    const reactions = (await res.emotion.data()) as Float32Array;
+    const coefficients = res.faceCoefficients ? Float32Array.from((await res.faceCoefficients.data()) as Float32Array) : null;
+    tf.dispose([res.emotion, res.faceCoefficients].filter((t) => t !== undefined));
+    // The renderer of the official code adds mean_face back to predicted coefficients (they live in the
+    // normalised space); do the same so coefficients.npy has the layout of the 3D_FV_files.
+    if (coefficients && faceStats) shiftByMean(coefficients, faceStats, 1);
+    const tGenerated = performance.now();
+
+    // ---- outputs
+    const npy = await import("@perfrdiff/npy");
+    await mkdir(o.out, { recursive: true });
+    await npy.writeNpy(files.reactions, { data: reactions, shape: [k, T, 25] }, { overwrite: !!o.force });
+    if (coefficients) await npy.writeNpy(files.coefficients, { data: coefficients, shape: [k, T, 58] }, { overwrite: !!o.force });
+    const summary: GenerateSummary = {
+      out: resolve(o.out),
+      files: coefficients ? outputs : outputs.filter((p) => p !== files.coefficients),
+      k,
+      frames: T,
+      seed,
+      sampler,
+      steps,
+      guidance,
+      backend,
+      weights: {
+        source: o.weights ? "converted" : "torch-checkpoints",
+        path: resolve((o.weights ?? o.checkpointDir)!),
+        modules: needed,
+        config: configSource,
+      },
+      personalised,
+      listenerHistory: history ? resolve(history.path) : null,
+      speaker: { audio: resolve(audio.path), emotion: resolve(emotion.path), threeDmm: resolve(threeDmm.path) },
+      faceStats: faceStatsDir ? resolve(faceStatsDir) : null,
+      reactions: { file: "reactions.npy", shape: [k, T, 25] },
+      coefficients: coefficients ? { file: "coefficients.npy", shape: [k, T, 58], meanFaceAdded: !!faceStats } : null,
+      timingMs: {
+        load: Math.round(tLoaded - t0),
+        personalise: Math.round(tPersonalised - tLoaded),
+        generate: Math.round(tGenerated - tPersonalised),
+        total: 0,
+      },
+    };
+    summary.timingMs.total = Math.round(performance.now() - t0);
+    const { out: _out, files: _files, ...meta } = summary;
+    try {
+      await writeFile(files.meta, `${JSON.stringify(meta, null, 2)}\n`, { flag: o.force ? "w" : "wx" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${files.meta} exists; pass --force to overwrite`);
+      throw err;
+    }
+    return summary;
+  } finally {
+    progress.stop();
+    // The generator owns the weights it was given; without one (a load failed) dispose what was loaded.
+    if (gen) gen.dispose();
+    else for (const w of Object.values(weights)) w?.dispose();
+  }
+}
+
+const HELP = `
+Weights (no trained weights ship with this toolkit; the official ones are on Google Drive):
+  --weights DIR          a folder written by 'perfrdiff import-torch' (<module>.safetensors, config.yaml), or
+                         weights you trained in the same format
+  --checkpoint-dir DIR   the official PyTorch checkpoints in their official layout (paths from the config, as
+                         verify-torch reads them): <trainer.checkpoint_dir>/TransformerDenoiser/checkpoint.pth,
+                         ./checkpoints/embedder_latent/checkpoint.pth and, to personalise,
+                         ./checkpoints/person_specific/checkpoint.pth and <trainer.checkpoint_dir>/ModifierNetwork/checkpoint.pth
+  Only the modules a run needs are loaded (the full-rank PWSG, 6.5 GB, only with a listener history).
+
+Speaker clip (T frames at 25 fps; the first multiple of the 50-frame window is used: 751 -> 750, as the official
+loaders do):
+  --data ROOT --split S --clip site/session/person/index
+                         the clip's files in the REACT 2024 layout: S/Audio_files/CLIP.wav (-> 78-d MFCC features),
+                         S/Emotion/CLIP*.csv (or .npy) [T, 25], S/3D_FV_files/CLIP.npy [T, 58]
+  --speaker-audio F      .npy [T, 78] (perfrdiff features audio) or a .wav
+  --speaker-emotion F    .npy [T, 25] or a REACT emotion .csv
+  --speaker-3dmm F       .npy [T, 58] FaceVerse coefficients
+  Explicit files replace the clip's file of that modality.
+3DMM normalisation: the official model takes coefficients minus mean_face. --face-stats DIR (mean_face.npy,
+std_face.npy; the official external/FaceVerse) subtracts it from the speaker 3DMM and the listener history and adds
+it back to coefficients.npy; with --data it defaults to ROOT/FaceVerse when present. Without face statistics the
+3DMM inputs are used as given (already normalised).
+
+Outputs in --out (never overwritten without --force):
+  reactions.npy     [K, T, 25] float32: 15 AU occurrences, valence, arousal, 8 expression probabilities, as the
+                    dataset's emotion files (the model's raw output; x0 is clipped to [-1, 1])
+  coefficients.npy  [K, T, 58] float32 from the emotion VAE's coefficient regressor (--no-coefficients to skip)
+  meta.json         seed, sampler, steps, guidance, k, backend, weights, personalised or not, timing
+
+Examples:
+  pnpm perfrdiff import-torch --config rewrite_weight.yaml --checkpoint ckpt/*.pth --out weights/perfrdiff
+  pnpm perfrdiff generate --weights weights/perfrdiff --data data --split test --clip NoXI/010_2016-03-25_Paris/Expert_video/1 \\
+    --listener-clip NoXI/010_2016-03-25_Paris/Novice_video/2 --k 10 --out out/clip1
+  pnpm perfrdiff generate --weights weights/perfrdiff --speaker-audio samples/react-generate/speaker_audio.npy \\
+    --speaker-emotion samples/react-generate/speaker_emotion.npy --speaker-3dmm samples/react-generate/speaker_3dmm.npy \\
+    --listener-history samples/react-generate/listener_history.npy --sampler dpm-solver++ --steps 20 --out out/sample --json`;
+
+export function registerGenerate(program: Command): void {
+  program
+    .command("generate")
+    .description(
+      "Generate K appropriate facial reactions (emotion [K, T, 25] and 3DMM coefficients [K, T, 58]) to a speaker " +
+        "clip, personalised to a listener when their 3DMM history is given (PSSL + PWSG), else with the generic model",
+    )
+    .option("--weights <dir>", "weights converted by perfrdiff import-torch (or trained), see below")
+    .option("--checkpoint-dir <dir>", "official PyTorch checkpoints in the official layout, see below")
+    .option("--config <yaml>", "model configuration (official YAML); default: --weights' config.yaml, else the official settings")
+    .option("--data <root>", "REACT 2024 dataset root (with --split and --clip)")
+    .option("--split <name>", "dataset split folder", "val")
+    .option("--clip <clip>", "speaker clip site/session/person/index in --data")
+    .option("--speaker-audio <file>", "speaker audio features .npy [T, 78] (or a .wav)")
+    .option("--speaker-emotion <file>", "speaker emotion .npy [T, 25] (or a REACT .csv)")
+    .option("--speaker-3dmm <file>", "speaker 3DMM coefficients .npy [T, 58]")
+    .option("--listener-history <file>", "listener 3DMM history .npy [T, 58]: personalise (PSSL + PWSG) before generating")
+    .option("--listener-clip <clip>", "take the listener history from this clip's 3DMM file in --data")
+    .option("--face-stats <dir>", "folder with mean_face.npy and std_face.npy (see below)")
+    .option("--no-face-stats", "use 3DMM inputs as given, even when ROOT/FaceVerse exists")
+    .option("--frames <n>", "use the first n frames (a multiple of the 50-frame window)")
+    .option("--k <n>", "reactions to generate", "10")
+    .option("--steps <n>", "sampler steps (default: the config's num_inference_timesteps, 50; 20 for dpm-solver++)")
+    .option("--sampler <name>", "ddim (official), ddpm or dpm-solver++", "ddim")
+    .option("--guidance <scale>", "classifier-free guidance scale (default: the config's, 7.5)")
+    .option("--seed <n>", "noise seed in [0, 2^32); the same seed and inputs give identical outputs on a backend", "0")
+    .option("--backend <name>", "tfjs backend: wasm, cpu, webgpu or tensorflow", "wasm")
+    .requiredOption("--out <dir>", "output folder (reactions.npy, coefficients.npy, meta.json)")
+    .option("--force", "overwrite existing outputs")
+    .option("--no-coefficients", "do not write coefficients.npy")
+    .option("--json", "print a summary object on stdout")
+    .addHelpText("after", HELP)
+    .action(async (opts: GenerateCliOptions) => {
+      const s = await runGenerate(opts);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(s)}\n`);
+        return;
+      }
+      const t = s.timingMs;
+      process.stderr.write(
+        `${s.k} ${s.personalised ? "personalised" : "generic"} reactions of ${s.frames} frames (${s.sampler}, ${s.steps} steps, ` +
+          `guidance ${s.guidance}, seed ${s.seed}, ${s.backend}) in ${(t.total / 1000).toFixed(1)} s ` +
+          `(load ${(t.load / 1000).toFixed(1)}, personalise ${(t.personalise / 1000).toFixed(1)}, generate ${(t.generate / 1000).toFixed(1)})\n`,
+      );
+      for (const p of s.files) process.stdout.write(`${p}\n`);
+    });
+}
