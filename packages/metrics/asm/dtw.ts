@@ -150,3 +150,184 @@ function allAbandoned(rowPtr: usize, ncols: i32, thr: usize): bool {
   return f64x2.extract_lane(lb0, 0) > load<f64>(thr, 0) && f64x2.extract_lane(lb0, 1) > load<f64>(thr, 8)
     && f64x2.extract_lane(lb1, 0) > load<f64>(thr, 16) && f64x2.extract_lane(lb1, 1) > load<f64>(thr, 24);
 }
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Screening kernels: one (real reaction, prediction) pair per lane, each lane with its own row and column sequence, and
+// one group per call. They run a whole clip's pairs, are exact (0/1 AUs) or give float32 values with a rigorous error
+// bound (see src/dtw-screen.ts), and keep one cost row updated in place:
+//   D[i][j] = c(i, j) + min(D[i-1][j] (the old value at j), D[i-1][j-1] (the old value at j-1), D[i][j-1]).
+// Row -1 is infinite except the origin D[-1][-1] = 0, column -1 is infinite.
+
+// Binary-AU DTW, exact in unsigned 16-bit lanes: with 0/1 AUs a frame is a 15-bit mask, the squared distance of two
+// frames is the popcount of their XOR (0..15), and an accumulated cost is at most 15 x (rows + cols - 1), which fits
+// below the saturating "infinity" 65535 for rows + cols <= 4369. Eight pairs per vector (float64 lanes hold two).
+//   rows: u16 [rows][8], cols: u16 [cols][8] masks; work: u16 [cols][8]; out: u16 [8]
+export function dtwAuMask8(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize): void {
+  const inf = i16x8.splat(-1); // 65535 unsigned
+  for (let j: usize = 0; j < <usize>ncols; j++) v128.store(work + j * 16, inf);
+  for (let i = 0; i < nrows; i++) {
+    const r = v128.load(rows + <usize>i * 16);
+    let diag = i == 0 ? i16x8.splat(0) : inf;
+    let left = inf;
+    let a = cols;
+    let w = work;
+    const end = work + <usize>ncols * 16;
+    while (w < end) {
+      const c = i16x8.extadd_pairwise_i8x16_u(i8x16.popcnt(v128.xor(v128.load(a), r)));
+      const up = v128.load(w);
+      left = i16x8.add_sat_u(c, i16x8.min_u(i16x8.min_u(up, diag), left));
+      v128.store(w, left);
+      diag = up;
+      a += 16;
+      w += 16;
+    }
+  }
+  v128.store(out, v128.load(work + <usize>(ncols - 1) * 16));
+}
+
+@inline function sqd(x: v128, a: v128): v128 {
+  const d = f32x4.sub(x, a);
+  return f32x4.mul(d, d);
+}
+
+// Float32 screening DTW of `dims` (2, 8 or 15) dimensions, 4 pairs per vector. Valence/arousal runs 2 vectors per
+// call (`vecs`), so that 2 independent recurrences hide the min/add latency; for the larger groups 2 vectors measured
+// slower (register pressure).
+//   rows: f32 [rows][dims][vecs][4], cols: f32 [cols][dims][vecs][4]; work: f32 [cols][vecs][4]; out: f32 [vecs][4]
+@inline function screenCore(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize, dims: i32, vecs: i32): void {
+  const inf = f32x4.splat(Infinity);
+  const stride: usize = <usize>(dims * vecs * 16);
+  const wstride: usize = <usize>(vecs * 16);
+  for (let j: usize = 0; j < <usize>(ncols * vecs); j++) v128.store(work + j * 16, inf);
+  for (let i = 0; i < nrows; i++) {
+    const r = rows + <usize>i * stride;
+    let diag0 = i == 0 ? f32x4.splat(0) : inf;
+    let diag1 = diag0;
+    let left0 = inf;
+    let left1 = inf;
+    let a = cols;
+    let w = work;
+    const end = work + <usize>ncols * wstride;
+    if (dims == 2 && vecs == 2) {
+      const x0 = v128.load(r, 0), x1 = v128.load(r, 16), y0 = v128.load(r, 32), y1 = v128.load(r, 48);
+      while (w < end) {
+        const c0 = f32x4.add(sqd(x0, v128.load(a, 0)), sqd(y0, v128.load(a, 32)));
+        const c1 = f32x4.add(sqd(x1, v128.load(a, 16)), sqd(y1, v128.load(a, 48)));
+        const u0 = v128.load(w, 0);
+        const u1 = v128.load(w, 16);
+        left0 = f32x4.add(c0, f32x4.pmin(f32x4.pmin(u0, diag0), left0));
+        left1 = f32x4.add(c1, f32x4.pmin(f32x4.pmin(u1, diag1), left1));
+        v128.store(w, left0, 0);
+        v128.store(w, left1, 16);
+        diag0 = u0;
+        diag1 = u1;
+        a += stride;
+        w += wstride;
+      }
+    } else if (dims == 8 && vecs == 1) {
+      // Row values from memory: 8 of them in locals would be spilled.
+      while (w < end) {
+        const s = f32x4.add(f32x4.add(sqd(v128.load(r, 0), v128.load(a, 0)), sqd(v128.load(r, 16), v128.load(a, 16))), f32x4.add(sqd(v128.load(r, 32), v128.load(a, 32)), sqd(v128.load(r, 48), v128.load(a, 48))));
+        const t = f32x4.add(f32x4.add(sqd(v128.load(r, 64), v128.load(a, 64)), sqd(v128.load(r, 80), v128.load(a, 80))), f32x4.add(sqd(v128.load(r, 96), v128.load(a, 96)), sqd(v128.load(r, 112), v128.load(a, 112))));
+        const u0 = v128.load(w);
+        left0 = f32x4.add(f32x4.add(s, t), f32x4.pmin(f32x4.pmin(u0, diag0), left0));
+        v128.store(w, left0);
+        diag0 = u0;
+        a += stride;
+        w += wstride;
+      }
+    } else {
+      // 15 dimensions (AUs that are not all 0/1): row values stay in memory, three accumulators.
+      while (w < end) {
+        let s = sqd(v128.load(r, 0), v128.load(a, 0));
+        let t = sqd(v128.load(r, 16), v128.load(a, 16));
+        let u = sqd(v128.load(r, 32), v128.load(a, 32));
+        for (let d: usize = 48; d < 240; d += 48) {
+          s = f32x4.add(s, sqd(v128.load(r + d, 0), v128.load(a + d, 0)));
+          t = f32x4.add(t, sqd(v128.load(r + d, 16), v128.load(a + d, 16)));
+          u = f32x4.add(u, sqd(v128.load(r + d, 32), v128.load(a + d, 32)));
+        }
+        const u0 = v128.load(w);
+        left0 = f32x4.add(f32x4.add(f32x4.add(s, t), u), f32x4.pmin(f32x4.pmin(u0, diag0), left0));
+        v128.store(w, left0);
+        diag0 = u0;
+        a += stride;
+        w += wstride;
+      }
+    }
+  }
+  const last = work + <usize>(ncols - 1) * wstride;
+  v128.store(out, v128.load(last));
+  if (vecs == 2) v128.store(out, v128.load(last, 16), 16);
+}
+
+export function screenVa8(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize): void {
+  screenCore(rows, nrows, cols, ncols, work, out, 2, 2);
+}
+export function screenExp4(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize): void {
+  screenCore(rows, nrows, cols, ncols, work, out, 8, 1);
+}
+export function screenAu4(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize): void {
+  screenCore(rows, nrows, cols, ncols, work, out, 15, 1);
+}
+
+// The exact re-check: the same arithmetic as dtwLanes (float32 squared differences summed in the same order, float64
+// accumulation), for 4 pairs with their own rows, and only the groups asked for (`withAu` false when the AUs were
+// already exact). Groups are laid out as in the screening kernels, all 25 dimensions per frame:
+//   rows: f32 [rows][25][4], cols: f32 [cols][25][4]; work: f64 [cols][3][4]; out: f64 [3][4]
+@inline function exactCore(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize, withAu: bool): void {
+  const inf = f64x2.splat(Infinity);
+  for (let j: usize = 0; j < <usize>ncols * 6; j++) v128.store(work + j * 16, inf);
+  for (let i = 0; i < nrows; i++) {
+    const r = rows + <usize>i * 400;
+    const d0 = i == 0 ? f64x2.splat(0) : inf;
+    let g0a = d0, g0b = d0, g1a = d0, g1b = d0, g2a = d0, g2b = d0;
+    let l0a = inf, l0b = inf, l1a = inf, l1b = inf, l2a = inf, l2b = inf;
+    let a = cols;
+    let w = work;
+    const end = work + <usize>ncols * 96;
+    while (w < end) {
+      if (withAu) {
+        let s = sqd(v128.load(r, 0), v128.load(a, 0));
+        let t = sqd(v128.load(r, 16), v128.load(a, 16));
+        let u = sqd(v128.load(r, 32), v128.load(a, 32));
+        for (let d: usize = 48; d < 240; d += 48) {
+          s = f32x4.add(s, sqd(v128.load(r + d, 0), v128.load(a + d, 0)));
+          t = f32x4.add(t, sqd(v128.load(r + d, 16), v128.load(a + d, 16)));
+          u = f32x4.add(u, sqd(v128.load(r + d, 32), v128.load(a + d, 32)));
+        }
+        const c0 = f32x4.add(f32x4.add(s, t), u);
+        const u0a = v128.load(w, 0), u0b = v128.load(w, 16);
+        l0a = f64x2.add(f64x2.promote_low_f32x4(c0), f64x2.pmin(f64x2.pmin(u0a, g0a), l0a));
+        l0b = f64x2.add(f64x2.promote_low_f32x4(v128.shuffle<f32>(c0, c0, 2, 3, 0, 1)), f64x2.pmin(f64x2.pmin(u0b, g0b), l0b));
+        v128.store(w, l0a, 0); v128.store(w, l0b, 16);
+        g0a = u0a; g0b = u0b;
+      }
+      const c1 = f32x4.add(sqd(v128.load(r, 240), v128.load(a, 240)), sqd(v128.load(r, 256), v128.load(a, 256)));
+      let e = sqd(v128.load(r, 272), v128.load(a, 272));
+      let f = sqd(v128.load(r, 288), v128.load(a, 288));
+      e = f32x4.add(e, sqd(v128.load(r, 304), v128.load(a, 304))); f = f32x4.add(f, sqd(v128.load(r, 320), v128.load(a, 320)));
+      e = f32x4.add(e, sqd(v128.load(r, 336), v128.load(a, 336))); f = f32x4.add(f, sqd(v128.load(r, 352), v128.load(a, 352)));
+      e = f32x4.add(e, sqd(v128.load(r, 368), v128.load(a, 368))); f = f32x4.add(f, sqd(v128.load(r, 384), v128.load(a, 384)));
+      const c2 = f32x4.add(e, f);
+      const u1a = v128.load(w, 32), u1b = v128.load(w, 48), u2a = v128.load(w, 64), u2b = v128.load(w, 80);
+      l1a = f64x2.add(f64x2.promote_low_f32x4(c1), f64x2.pmin(f64x2.pmin(u1a, g1a), l1a));
+      l1b = f64x2.add(f64x2.promote_low_f32x4(v128.shuffle<f32>(c1, c1, 2, 3, 0, 1)), f64x2.pmin(f64x2.pmin(u1b, g1b), l1b));
+      l2a = f64x2.add(f64x2.promote_low_f32x4(c2), f64x2.pmin(f64x2.pmin(u2a, g2a), l2a));
+      l2b = f64x2.add(f64x2.promote_low_f32x4(v128.shuffle<f32>(c2, c2, 2, 3, 0, 1)), f64x2.pmin(f64x2.pmin(u2b, g2b), l2b));
+      v128.store(w, l1a, 32); v128.store(w, l1b, 48); v128.store(w, l2a, 64); v128.store(w, l2b, 80);
+      g1a = u1a; g1b = u1b; g2a = u2a; g2b = u2b;
+      a += 400;
+      w += 96;
+    }
+  }
+  const last = work + <usize>(ncols - 1) * 96;
+  for (let k: usize = 0; k < 96; k += 16) v128.store(out + k, v128.load(last + k));
+}
+
+export function exactLanes(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize): void {
+  exactCore(rows, nrows, cols, ncols, work, out, true);
+}
+export function exactLanesNoAu(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize): void {
+  exactCore(rows, nrows, cols, ncols, work, out, false);
+}

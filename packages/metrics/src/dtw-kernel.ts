@@ -49,7 +49,20 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
-const BASE = 65536; // leave the first page to the module's own static data
+/** A fresh instance of the kernel module (each with its own memory); shared by both kernel classes. */
+export function instantiateDtwModule(): WebAssembly.Instance {
+  return new WebAssembly.Instance(dtwModule(), {
+    env: {
+      abort: () => {
+        throw new Error("DTW kernel aborted");
+      },
+    },
+  });
+}
+
+/** First byte free for kernel buffers: the first page is left to the module's own static data. */
+export const DTW_MEMORY_BASE = 65536;
+const BASE = DTW_MEMORY_BASE;
 
 /**
  * The FRdist DTW kernel (WebAssembly SIMD): one real reaction against up to 4 predictions at a time, for the three
@@ -75,14 +88,7 @@ export class EmotionDtwKernel {
   rowsComputed = 0;
 
   constructor() {
-    const instance = new WebAssembly.Instance(dtwModule(), {
-      env: {
-        abort: () => {
-          throw new Error("DTW kernel aborted");
-        },
-      },
-    });
-    this.ex = instance.exports as unknown as DtwExports;
+    this.ex = instantiateDtwModule().exports as unknown as DtwExports;
   }
 
   private layout(t: number): void {

@@ -1,8 +1,7 @@
-// worker_threads entry: each worker owns a ClipTaskRunner (its own WebAssembly DTW kernel and CCC cache) over inputs
+// worker_threads entry: each worker owns a ClipTaskRunner (its own WebAssembly DTW kernels and CCC cache) over inputs
 // shared with the main thread through SharedArrayBuffers, and computes whole clips on request.
 import { parentPort } from "node:worker_threads";
 import { ClipTaskRunner, type ClipTask } from "./clip-tasks";
-import { EmotionDtwKernel } from "./dtw-kernel";
 import type { PreparedInputs } from "./inputs";
 
 const port = parentPort;
@@ -11,7 +10,7 @@ let runner: ClipTaskRunner | undefined;
 
 port.on("message", (msg: { type: "init"; inputs: PreparedInputs } | { type: "task"; id: number; task: ClipTask }) => {
   if (msg.type === "init") {
-    runner = new ClipTaskRunner(msg.inputs, () => new EmotionDtwKernel());
+    runner = new ClipTaskRunner(msg.inputs);
     return;
   }
   try {

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { EmotionDtwKernel } from "./dtw-kernel";
 import { dtwReference, emotionDtwReference } from "./dtw-reference";
 import { frdistClipMinima, type FrdistWork } from "./frdist";
+import { auMasks, frdistClipMinimaScreened, PairDtwKernel } from "./dtw-screen";
+import { syntheticReactInputs } from "./synthetic";
 import { frdistMinima } from "./pool";
 import { prepareInputs } from "./inputs";
 import { relErr, rng, smoothSequences } from "./test-helpers";
@@ -116,8 +118,8 @@ describe("FRdist minima", () => {
 
   it("automatic pruning (on, then off where useless) gives the exact minima too", async () => {
     const p = prepareInputs(make(6, 3, 6, 40, 13));
-    const full = await frdistMinima(p, { pruning: false });
-    const auto = await frdistMinima(p, { pruning: "auto" });
+    const full = await frdistMinima(p, { method: "lanes", pruning: false });
+    const auto = await frdistMinima(p, { method: "lanes", pruning: "auto" });
     expect(Array.from(auto.minima)).toEqual(Array.from(full.minima));
   });
 
@@ -158,5 +160,85 @@ describe("binary-AU kernel", () => {
     // Early abandoning works the same way on this path.
     expect(kernel.run(real, 0, Array.from(fast, (x) => x * 0.3), 5)).toBeNull();
     expect(kernel.rowsComputed).toBeLessThan(t);
+  });
+});
+
+describe("screening FRdist (one pair per lane)", () => {
+  const inf = [Infinity, Infinity, Infinity, Infinity];
+
+  it("binary-AU DTW in 16-bit lanes is exact", () => {
+    const t = 70;
+    const { listener, predictions } = syntheticReactInputs({ n: 8, k: 1, t, nb: 1, seed: 41 });
+    const real = Array.from({ length: 8 }, (_, l) => auMasks(listener.data, l * t * 25, t)!);
+    const pred = Array.from({ length: 8 }, (_, l) => auMasks(predictions.data, l * t * 25, t)!);
+    const got = new PairDtwKernel().auExact(real, pred, t);
+    for (let l = 0; l < 8; l++) {
+      const ref = dtwReference(listener.data, t, predictions.data, t, 25, 0, 15, l * t * 25, l * t * 25);
+      expect(got[l]).toBe(Math.round(ref * ref));
+      expect(Math.abs(got[l] - ref * ref)).toBeLessThan(1e-9);
+    }
+    const nonBinary = listener.data.slice(0, t * 25);
+    nonBinary[3 * 25 + 4] = 0.5;
+    expect(auMasks(nonBinary, 0, t)).toBeNull();
+  });
+
+  it("float32 screening values lie within their error bound of the exact values", () => {
+    const t = 120;
+    const preds = smoothSequences(8, t, 51);
+    const real = smoothSequences(8, t, 52);
+    const kernel = new PairDtwKernel();
+    const offs = (n: number) => Array.from({ length: n }, (_, l) => l * t * 25);
+    const u = 2 ** -24;
+    for (const [group, lanes, dims] of [[0, 4, 15], [1, 8, 2], [2, 4, 8]] as const) {
+      const s = kernel.screen(group, real, offs(lanes), preds, offs(lanes), t);
+      const [st, ed] = [[0, 15], [15, 17], [17, 25]][group];
+      for (let l = 0; l < lanes; l++) {
+        const ref = dtwReference(real, t, preds, t, 25, st, ed, l * t * 25, l * t * 25) ** 2;
+        expect(Math.abs(s[l] - ref)).toBeLessThanOrEqual((2 * t + dims + 2) * u * ref);
+        expect(s[l]).not.toBe(ref); // float32: a different rounding, or the test checks nothing
+      }
+    }
+  });
+
+  it("gives exactly the lane kernel's minima: 0/1 AUs, continuous AUs, one reaction, duplicated reactions", () => {
+    const t = 60;
+    const synth = syntheticReactInputs({ n: 4, k: 5, t, nb: 3, seed: 61 });
+    const smooth = {
+      predictions: { data: smoothSequences(4 * 6, t, 62), shape: [4, 6, t, 25] },
+      speaker: { data: smoothSequences(4, t, 63), shape: [4, t, 25] },
+      listener: { data: smoothSequences(5, t, 64), shape: [5, t, 25] },
+      neighbours: { data: Float32Array.from({ length: 20 }, (_, i) => (i % 5 === Math.floor(i / 5) || i % 3 === 0 ? 1 : 0)), shape: [4, 5] },
+    };
+    for (const inputs of [synth, smooth]) {
+      const p = prepareInputs(inputs);
+      const lanes = new EmotionDtwKernel();
+      const pairs = new PairDtwKernel();
+      const lists = [...p.neighbourLists, Int32Array.of(1), Int32Array.of(2, 0, 2, 2)];
+      for (let c = 0; c < lists.length; c++) {
+        const clip = c % p.n;
+        const work: FrdistWork = { pairs: 0, rows: 0, rowsWithoutPruning: 0 };
+        const want = frdistClipMinima(p, clip, lists[c], lanes, false);
+        const got = frdistClipMinimaScreened(p, clip, lists[c], pairs, work);
+        expect(Array.from(got)).toEqual(Array.from(want));
+        expect(work.exactPairs).toBeGreaterThanOrEqual(p.k);
+        if (lists[c].length === 1) expect(work.exactPairs).toBe(p.k);
+      }
+    }
+    // The single pair straight from the lane kernel agrees too (a check of the test's pairing).
+    const p = prepareInputs(synth);
+    const lanes = new EmotionDtwKernel();
+    lanes.setPredictions(p.predictions, [0], t);
+    const one = lanes.run(p.listener, p.t * 25, inf)![0];
+    expect(frdistClipMinimaScreened(p, 0, Int32Array.of(1), new PairDtwKernel())[0]).toBe(one);
+  });
+
+  it("skips expression DTWs of pairs that cannot be the minimum", () => {
+    const p = prepareInputs(syntheticReactInputs({ n: 12, k: 4, t: 80, nb: 12, seed: 71 }));
+    const work: FrdistWork = { pairs: 0, rows: 0, rowsWithoutPruning: 0 };
+    const kernel = new PairDtwKernel();
+    for (let c = 0; c < 3; c++) frdistClipMinimaScreened(p, c, p.neighbourLists[c], kernel, work);
+    expect(work.pairs).toBe(3 * 4 * 12);
+    expect(work.exprPairs!).toBeLessThan(work.pairs);
+    expect(work.exactPairs!).toBeLessThan(work.exprPairs!);
   });
 });

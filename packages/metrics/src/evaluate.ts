@@ -104,7 +104,7 @@ export async function evaluateReact(
       ? frdistMinimaWebGPU(p, device, (done, total) => report?.({ stage: "FRdist", done, total }))
       : pool
           .run(
-            clips.map((clip) => ({ kind: "frdist", clip, pruning: "auto" })),
+            clips.map((clip) => ({ kind: "frdist", clip, method: "screen" })),
             (_r, done) => report?.({ stage: "FRdist", done, total: n }),
           )
           .then((results) => {

@@ -9,6 +9,9 @@ export interface FrdistData {
   t: number;
 }
 
+// frdistClipMinimaScreened (dtw-screen.ts) is the faster path used by evaluations; this one is kept as the
+// straightforward lane kernel that it is checked and benchmarked against.
+
 /** Counters of the work done, to report how much early abandoning saved. */
 export interface FrdistWork {
   /** (prediction, real reaction) distances asked for. */
@@ -17,6 +20,10 @@ export interface FrdistWork {
   rows: number;
   /** Rows a computation without early abandoning would need. */
   rowsWithoutPruning: number;
+  /** Screening FRdist (`frdistClipMinimaScreened`): pairs whose expression DTW had to be screened. */
+  exprPairs?: number;
+  /** Screening FRdist: pairs recomputed exactly (those that could still be their prediction's minimum). */
+  exactPairs?: number;
 }
 
 /**

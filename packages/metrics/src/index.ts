@@ -11,6 +11,8 @@ export type { CccStats } from "./ccc";
 export { dtwReference, emotionDtwReference } from "./dtw-reference";
 export { DTW_LANES, EmotionDtwKernel, wasmSimdSupported } from "./dtw-kernel";
 export { frdistClipMinima } from "./frdist";
+export { auMasks, frdistClipMinimaScreened, PairDtwKernel } from "./dtw-screen";
+export type { FrdistMethod } from "./clip-tasks";
 export type { FrdistData, FrdistWork } from "./frdist";
 export { frdistMinima } from "./pool";
 export type { FrdistMinima, FrdistOptions } from "./pool";

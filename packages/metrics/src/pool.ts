@@ -1,5 +1,4 @@
-import { ClipTaskRunner, type ClipResult, type ClipTask } from "./clip-tasks";
-import { EmotionDtwKernel } from "./dtw-kernel";
+import { ClipTaskRunner, type ClipResult, type ClipTask, type FrdistMethod } from "./clip-tasks";
 import type { FrdistWork } from "./frdist";
 import type { PreparedInputs } from "./inputs";
 
@@ -8,7 +7,13 @@ export interface FrdistOptions {
   /** Worker threads (Node only). 0 or 1 computes in the calling thread. Default: 0. */
   workers?: number;
   /**
-   * Exact early abandoning (default true). False computes every distance in full; `auto` stops abandoning on a thread
+   * `screen` (default): every pair in SIMD lanes of its own, float32 screening with rigorous error bounds and an exact
+   * re-check of the pairs that may be the minimum. `lanes`: the 4-prediction lane kernel (EmotionDtwKernel), with
+   * early abandoning as `pruning` says. Both give the same minima.
+   */
+  method?: FrdistMethod;
+  /**
+   * Method `lanes` only: exact early abandoning (default true). False computes every distance in full; `auto` stops abandoning on a thread
    * once it has saved under 5% of the work on its first 3 clips.
    */
   pruning?: boolean | "auto";
@@ -109,7 +114,7 @@ export class ClipPool {
 
   /** Runs one task in the calling thread (e.g. while the workers are busy with others). */
   runHere(task: ClipTask): ClipResult {
-    this.local ??= new ClipTaskRunner(this.p, () => new EmotionDtwKernel());
+    this.local ??= new ClipTaskRunner(this.p);
     return this.local.run(task);
   }
 
@@ -169,14 +174,17 @@ export async function frdistMinima(p: PreparedInputs, options: FrdistOptions = {
   const pool = await ClipPool.start(p, Math.max(0, Math.floor(options.workers ?? 0)));
   try {
     const pruning = options.pruning ?? true;
+    const method = options.method ?? "screen";
     const minima = new Float64Array(p.n * p.k);
     const work: FrdistWork = { pairs: 0, rows: 0, rowsWithoutPruning: 0 };
-    const tasks: ClipTask[] = Array.from({ length: p.n }, (_, clip) => ({ kind: "frdist", clip, pruning }));
+    const tasks: ClipTask[] = Array.from({ length: p.n }, (_, clip) => ({ kind: "frdist", clip, method, pruning }));
     await pool.run(tasks, (r, done) => {
       minima.set(r.values, r.clip * p.k);
       work.pairs += r.work!.pairs;
       work.rows += r.work!.rows;
       work.rowsWithoutPruning += r.work!.rowsWithoutPruning;
+      if (r.work!.exprPairs !== undefined) work.exprPairs = (work.exprPairs ?? 0) + r.work!.exprPairs;
+      if (r.work!.exactPairs !== undefined) work.exactPairs = (work.exactPairs ?? 0) + r.work!.exactPairs;
       options.onProgress?.(done, p.n);
     });
     return { minima, work };

@@ -1,0 +1,339 @@
+import { DTW_MEMORY_BASE, instantiateDtwModule } from "./dtw-kernel";
+import type { FrdistData, FrdistWork } from "./frdist";
+import { EMOTION_DIMS, FRDIST_GROUPS } from "./layout";
+
+// FRdist by screening (see asm/dtw.ts for the kernels). Per clip, every (prediction, appropriate reaction) pair is a
+// SIMD lane of its own, and the three groups run as separate DTWs:
+//  1. AUs: when all AU values of the clip's predictions and reactions are 0/1, exactly, in 8 unsigned 16-bit lanes
+//     (integer costs 0..15); otherwise a float32 screening DTW.
+//  2. Valence/arousal: float32 screening DTW, 8 pairs per call.
+//  3. Expressions (the costliest group): float32 screening DTW, only for pairs whose AU + VA lower bound does not
+//     already exceed the best upper bound found for their prediction; most promising pairs first.
+//  4. The exact re-check: the pairs whose lower bound does not exceed their prediction's best upper bound are
+//     recomputed with the arithmetic of EmotionDtwKernel (float32 squared differences, float64 accumulation), and the
+//     minimum is taken over those values. So the minima equal EmotionDtwKernel's.
+//
+// Error bound of a float32 screening DTW (u = 2^-24): a cell cost of n squared differences is computed with at most
+// n + 2 roundings of non-negative terms, so it lies within (1 +- u)^(n+2) of the exact cost; each accumulated cost
+// adds one more rounding per step, min is exact, and a warping path of a T x T matrix has at most 2T - 1 cells. So the
+// float32 result S lies within (1 +- u)^(n + 2T + 1) of the exact DTW G, and the re-check value R within
+// (1 +- u)^(n+3) (plus float64 rounding, 1e-12). Hence |R - S| <= eps * S with eps = 2 (2T + 2n + 6) u, a factor 2 to
+// spare (also covering 1/(1 - x) <= 1 + 2x). Subnormal squares add at most 2^-149 each, covered by an absolute 1e-30.
+
+const U = 2 ** -24;
+/** Relative slack on float64 sums of square roots (a few roundings of 2^-53 each). */
+const F64_SLACK = 1e-12;
+const TINY = 1e-30;
+
+function screenEps(t: number, dims: number): number {
+  return 2 * (2 * t + 2 * dims + 6) * U;
+}
+
+interface ScreenExports {
+  memory: WebAssembly.Memory;
+  dtwAuMask8(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number): void;
+  screenVa8(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number): void;
+  screenExp4(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number): void;
+  screenAu4(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number): void;
+  exactLanes(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number): void;
+  exactLanesNoAu(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number): void;
+}
+
+/** The 15 AUs of a sequence `[T, 25]` as 15-bit masks `[T]`, or null when an AU value is not exactly 0 or 1. */
+export function auMasks(data: Float32Array, offset: number, t: number): Uint16Array | null {
+  const out = new Uint16Array(t);
+  for (let i = 0; i < t; i++) {
+    let m = 0;
+    const o = offset + i * EMOTION_DIMS;
+    for (let au = 0; au < 15; au++) {
+      const x = data[o + au];
+      if (x === 1) m |= 1 << au;
+      else if (x !== 0) return null;
+    }
+    out[i] = m;
+  }
+  return out;
+}
+
+/**
+ * The FRdist DTW kernels with one (real reaction, prediction) pair per SIMD lane (WebAssembly SIMD): exact binary-AU
+ * DTW in 16-bit lanes, float32 screening DTWs per group, and the exact float64-accumulated re-check. One instance owns
+ * one WebAssembly memory; each worker thread makes its own.
+ */
+export class PairDtwKernel {
+  private readonly ex: ScreenExports;
+  private t = 0;
+  private rowsPtr = 0;
+  private colsPtr = 0;
+  private workPtr = 0;
+  private outPtr = 0;
+  /** Listener AU masks by reaction index (null: not all 0/1), kept across clips. */
+  readonly listenerMasks = new Map<number, Uint16Array | null>();
+
+  constructor() {
+    this.ex = instantiateDtwModule().exports as unknown as ScreenExports;
+  }
+
+  private layout(t: number): void {
+    if (t === this.t) return;
+    // The largest layout is the re-check's f32 [T][25][4] per side and f64 [T][3][4] of work.
+    const side = t * EMOTION_DIMS * 16;
+    this.rowsPtr = DTW_MEMORY_BASE;
+    this.colsPtr = this.rowsPtr + side;
+    this.workPtr = this.colsPtr + side;
+    this.outPtr = this.workPtr + t * 96;
+    const need = this.outPtr + 96;
+    const have = this.ex.memory.buffer.byteLength;
+    if (need > have) this.ex.memory.grow(Math.ceil((need - have) / 65536));
+    this.t = t;
+  }
+
+  /**
+   * Exact squared AU DTW of up to 8 pairs of 0/1 AU sequences given as masks (see {@link auMasks}), `[lanes]`.
+   * Needs 15 (2T - 1) < 65535.
+   */
+  auExact(rowMasks: readonly Uint16Array[], colMasks: readonly Uint16Array[], t: number): Uint16Array {
+    if (15 * (2 * t - 1) >= 65535) throw new RangeError("binary-AU DTW in 16 bits needs T <= 2184");
+    this.layout(t);
+    const mem = this.ex.memory.buffer;
+    const rows = new Uint16Array(mem, this.rowsPtr, t * 8);
+    const cols = new Uint16Array(mem, this.colsPtr, t * 8);
+    const lanes = rowMasks.length;
+    for (let l = 0; l < 8; l++) {
+      const r = rowMasks[Math.min(l, lanes - 1)];
+      const c = colMasks[Math.min(l, lanes - 1)];
+      for (let i = 0; i < t; i++) {
+        rows[i * 8 + l] = r[i];
+        cols[i * 8 + l] = c[i];
+      }
+    }
+    this.ex.dtwAuMask8(this.rowsPtr, t, this.colsPtr, t, this.workPtr, this.outPtr);
+    return new Uint16Array(mem, this.outPtr, 8).slice(0, lanes);
+  }
+
+  /**
+   * Float32 screening DTW (squared, no square root) of one group for up to `lanes` pairs: 8 for valence/arousal,
+   * 4 for the others. Row `l` is the sequence `[T, 25]` at `rowOffsets[l]` of `rowData`, column `l` likewise.
+   */
+  screen(
+    group: 0 | 1 | 2,
+    rowData: Float32Array,
+    rowOffsets: readonly number[],
+    colData: Float32Array,
+    colOffsets: readonly number[],
+    t: number,
+  ): Float32Array {
+    this.layout(t);
+    const [start, end] = FRDIST_GROUPS[group];
+    const lanes = group === 1 ? 8 : 4;
+    if (rowOffsets.length < 1 || rowOffsets.length > lanes) throw new RangeError(`1 to ${lanes} pairs per call`);
+    this.gather(this.rowsPtr, rowData, rowOffsets, lanes, start, end - start, t);
+    this.gather(this.colsPtr, colData, colOffsets, lanes, start, end - start, t);
+    const f = group === 0 ? this.ex.screenAu4 : group === 1 ? this.ex.screenVa8 : this.ex.screenExp4;
+    f(this.rowsPtr, t, this.colsPtr, t, this.workPtr, this.outPtr);
+    return new Float32Array(this.ex.memory.buffer, this.outPtr, lanes).slice(0, rowOffsets.length);
+  }
+
+  /**
+   * The exact DTWs (EmotionDtwKernel's arithmetic) of up to 4 pairs: squared DTW per group `[3][lanes]`; the AU
+   * entries are 0 when `withAu` is false.
+   */
+  exact(
+    rowData: Float32Array,
+    rowOffsets: readonly number[],
+    colData: Float32Array,
+    colOffsets: readonly number[],
+    t: number,
+    withAu: boolean,
+  ): Float64Array[] {
+    this.layout(t);
+    if (rowOffsets.length < 1 || rowOffsets.length > 4) throw new RangeError("1 to 4 pairs per call");
+    this.gather(this.rowsPtr, rowData, rowOffsets, 4, 0, EMOTION_DIMS, t);
+    this.gather(this.colsPtr, colData, colOffsets, 4, 0, EMOTION_DIMS, t);
+    (withAu ? this.ex.exactLanes : this.ex.exactLanesNoAu)(this.rowsPtr, t, this.colsPtr, t, this.workPtr, this.outPtr);
+    const out = new Float64Array(this.ex.memory.buffer, this.outPtr, 12);
+    return [0, 1, 2].map((g) => (g === 0 && !withAu ? new Float64Array(4) : out.slice(g * 4, g * 4 + 4)));
+  }
+
+  /** Interleaves dims `[start, start + dims)` of up to `lanes` sequences as f32 `[T][dims][lanes]` at `ptr`. */
+  private gather(ptr: number, data: Float32Array, offsets: readonly number[], lanes: number, start: number, dims: number, t: number): void {
+    const dst = new Float32Array(this.ex.memory.buffer, ptr, t * dims * lanes);
+    const stride = dims * lanes;
+    for (let l = 0; l < lanes; l++) {
+      const off = offsets[Math.min(l, offsets.length - 1)] + start;
+      let s = off;
+      let o = l;
+      for (let i = 0; i < t; i++, s += EMOTION_DIMS - dims) {
+        for (let d = 0; d < dims; d++, s++) dst[o + d * lanes] = data[s];
+        o += stride;
+      }
+    }
+  }
+}
+
+/** Square root of a screening value's lower / upper end, with slack for the error bound. */
+const lowRoot = (s: number, eps: number) => Math.sqrt(Math.max(0, s * (1 - eps) - TINY));
+const highRoot = (s: number, eps: number) => Math.sqrt(s * (1 + eps) + TINY);
+
+/**
+ * For one clip, the minimum over its appropriate real reactions of the weighted DTW distance, for each of its K
+ * predictions: `[K]`, by screening (see the top of this file). Gives exactly {@link frdistClipMinima}'s minima.
+ * @param neighbours indices into `listener` of the clip's appropriate reactions
+ */
+export function frdistClipMinimaScreened(
+  data: FrdistData,
+  clip: number,
+  neighbours: Int32Array,
+  kernel: PairDtwKernel,
+  work?: FrdistWork,
+): Float64Array {
+  const { predictions, listener, k, t } = data;
+  const size = t * EMOTION_DIMS;
+  const r = neighbours.length;
+  const np = k * r; // pair p = prediction (p / r) x reaction (p % r)
+  const predOff = (p: number) => (clip * k + Math.floor(p / r)) * size;
+  const realOff = (p: number) => neighbours[p % r] * size;
+  const [w0, w1, w2] = FRDIST_GROUPS.map((g) => g[2]);
+  const best = new Float64Array(k).fill(Infinity);
+  if (work) {
+    work.pairs += np;
+    work.rows += np * t;
+    work.rowsWithoutPruning += np * t;
+  }
+
+  // Exact squared AU DTW per pair when every AU is 0/1, else float32 screening values.
+  let auExact: Float64Array | null = null;
+  if (15 * (2 * t - 1) < 65535) {
+    const predMasks: Uint16Array[] = [];
+    for (let kk = 0; kk < k && predMasks.length === kk; kk++) {
+      const m = auMasks(predictions, (clip * k + kk) * size, t);
+      if (m) predMasks.push(m);
+    }
+    const realMasks: Uint16Array[] = [];
+    if (predMasks.length === k) {
+      for (const nb of neighbours) {
+        let m = kernel.listenerMasks.get(nb);
+        if (m === undefined) {
+          m = auMasks(listener, nb * size, t);
+          kernel.listenerMasks.set(nb, m);
+        }
+        if (!m) break;
+        realMasks.push(m);
+      }
+    }
+    if (realMasks.length === r) {
+      auExact = new Float64Array(np);
+      for (let p0 = 0; p0 < np; p0 += 8) {
+        const ps = Array.from({ length: Math.min(8, np - p0) }, (_, l) => p0 + l);
+        const res = kernel.auExact(ps.map((p) => realMasks[p % r]), ps.map((p) => predMasks[Math.floor(p / r)]), t);
+        for (let l = 0; l < ps.length; l++) auExact[ps[l]] = res[l];
+      }
+    }
+  }
+
+  // A single reaction (or very few pairs): nothing to screen, compute exactly.
+  const exactValue = new Float64Array(np).fill(NaN);
+  const recheck = (ps: number[]) => {
+    for (let q = 0; q < ps.length; q += 4) {
+      const batch = ps.slice(q, q + 4);
+      const [a, v, e] = kernel.exact(listener, batch.map(realOff), predictions, batch.map(predOff), t, auExact === null);
+      for (let l = 0; l < batch.length; l++) {
+        const p = batch[l];
+        // Same order of operations as EmotionDtwKernel.run: res += w * dtw, group by group.
+        let x = 0;
+        x += w0 * Math.sqrt(auExact ? auExact[p] : a[l]);
+        x += w1 * Math.sqrt(v[l]);
+        x += w2 * Math.sqrt(e[l]);
+        exactValue[p] = x;
+      }
+    }
+    if (work) work.exactPairs = (work.exactPairs ?? 0) + ps.length;
+  };
+  if (r === 1) {
+    recheck(Array.from({ length: np }, (_, p) => p));
+    for (let kk = 0; kk < k; kk++) best[kk] = exactValue[kk];
+    return best;
+  }
+
+  // Lower and upper ends of each pair's distance, group by group.
+  const lo = new Float64Array(np);
+  const hi = new Float64Array(np);
+  if (auExact) {
+    for (let p = 0; p < np; p++) lo[p] = hi[p] = w0 * Math.sqrt(auExact[p]);
+  } else {
+    const eps = screenEps(t, 15);
+    for (let p0 = 0; p0 < np; p0 += 4) {
+      const ps = Array.from({ length: Math.min(4, np - p0) }, (_, l) => p0 + l);
+      const s = kernel.screen(0, listener, ps.map(realOff), predictions, ps.map(predOff), t);
+      for (let l = 0; l < ps.length; l++) {
+        lo[ps[l]] = w0 * lowRoot(s[l], eps);
+        hi[ps[l]] = w0 * highRoot(s[l], eps);
+      }
+    }
+  }
+  const epsVa = screenEps(t, 2);
+  for (let p0 = 0; p0 < np; p0 += 8) {
+    const ps = Array.from({ length: Math.min(8, np - p0) }, (_, l) => p0 + l);
+    const s = kernel.screen(1, listener, ps.map(realOff), predictions, ps.map(predOff), t);
+    for (let l = 0; l < ps.length; l++) {
+      lo[ps[l]] += w1 * lowRoot(s[l], epsVa);
+      hi[ps[l]] += w1 * highRoot(s[l], epsVa);
+    }
+  }
+
+  // Expressions: per prediction, its pairs by increasing lower bound; a pair is screened only while its lower bound
+  // (expressions counted as 0) does not exceed the best upper bound of its prediction. Batches take one pair per
+  // prediction in turn, so each batch's results tighten the bounds the next batch is checked against.
+  const epsExp = screenEps(t, 8);
+  const bestHi = new Float64Array(k).fill(Infinity);
+  const order = Array.from({ length: k }, (_, kk) =>
+    Array.from({ length: r }, (_, j) => kk * r + j).sort((x, y) => lo[x] - lo[y]),
+  );
+  const next = new Int32Array(k);
+  const screened = new Uint8Array(np);
+  let turn = 0;
+  let exprPairs = 0;
+  for (;;) {
+    const batch: number[] = [];
+    let idle = 0;
+    while (batch.length < 4 && idle < k) {
+      const kk = turn;
+      turn = (turn + 1) % k;
+      const list = order[kk];
+      const p = next[kk] < r ? list[next[kk]] : -1;
+      if (p >= 0 && lo[p] * (1 - F64_SLACK) <= bestHi[kk]) {
+        batch.push(p);
+        next[kk]++;
+        idle = 0;
+      } else {
+        next[kk] = r; // sorted: no later pair of this prediction qualifies either
+        idle++;
+      }
+    }
+    if (batch.length === 0) break;
+    const s = kernel.screen(2, listener, batch.map(realOff), predictions, batch.map(predOff), t);
+    exprPairs += batch.length;
+    for (let l = 0; l < batch.length; l++) {
+      const p = batch[l];
+      lo[p] += w2 * lowRoot(s[l], epsExp);
+      hi[p] += w2 * highRoot(s[l], epsExp);
+      screened[p] = 1;
+      const kk = Math.floor(p / r);
+      const h = hi[p] * (1 + F64_SLACK);
+      if (h < bestHi[kk]) bestHi[kk] = h;
+    }
+  }
+  if (work) work.exprPairs = (work.exprPairs ?? 0) + exprPairs;
+
+  // The exact re-check of every pair that may still be the minimum.
+  const candidates: number[] = [];
+  for (let p = 0; p < np; p++) {
+    if (screened[p] && lo[p] * (1 - F64_SLACK) <= bestHi[Math.floor(p / r)]) candidates.push(p);
+  }
+  recheck(candidates);
+  for (const p of candidates) {
+    const kk = Math.floor(p / r);
+    if (exactValue[p] < best[kk]) best[kk] = exactValue[p];
+  }
+  return best;
+}
