@@ -374,7 +374,8 @@ Weights (no trained weights ship with this toolkit; the official ones are on Goo
                          verify-torch reads them): <trainer.checkpoint_dir>/TransformerDenoiser/checkpoint.pth,
                          ./checkpoints/embedder_latent/checkpoint.pth and, to personalise,
                          ./checkpoints/person_specific/checkpoint.pth and <trainer.checkpoint_dir>/ModifierNetwork/checkpoint.pth
-  Only the modules a run needs are loaded (the full-rank PWSG, 6.5 GB, only with a listener history).
+  Only the modules a run needs are loaded (the full-rank PWSG, 6.5 GB, only with a listener history; it does not
+  fit the wasm backend's 4 GB memory: personalise on the cpu or tensorflow backend with enough memory).
 
 Speaker clip (T frames at 25 fps; the first multiple of the 50-frame window is used: 751 -> 750, as the official
 loaders do):
@@ -397,7 +398,8 @@ Outputs in --out (never overwritten without --force):
   meta.json         seed, sampler, steps, guidance, k, backend, weights, personalised or not, timing
 
 Examples:
-  pnpm perfrdiff import-torch --config rewrite_weight.yaml --checkpoint ckpt/*.pth --out weights/perfrdiff
+  pnpm perfrdiff generate --checkpoint-dir PerFRDiff --config PerFRDiff/configs/rewrite_weight.yaml \\
+    --speaker-audio a.npy --speaker-emotion e.csv --speaker-3dmm f.npy --face-stats PerFRDiff/external/FaceVerse --out out/a
   pnpm perfrdiff generate --weights weights/perfrdiff --data data --split test --clip NoXI/010_2016-03-25_Paris/Expert_video/1 \\
     --listener-clip NoXI/010_2016-03-25_Paris/Novice_video/2 --k 10 --out out/clip1
   pnpm perfrdiff generate --weights weights/perfrdiff --speaker-audio samples/react-generate/speaker_audio.npy \\
