@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -11,7 +11,7 @@ import {
 } from "@perfrdiff/core";
 import { encodeWav, ReactLayoutWriter } from "@perfrdiff/features";
 import { parseNpy, serializeNpy } from "@perfrdiff/npy";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runGenerate, type GenerateCliOptions } from "./commands/generate";
 import type { StageProgress } from "./progress";
 
@@ -60,6 +60,8 @@ beforeAll(async () => {
   };
   history = saveNpy("history.npy", values(20 * 58, 4, 0.3), [20, 58]);
 });
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const base = (out: string, extra: Partial<GenerateCliOptions> = {}): GenerateCliOptions => ({
   weights: weightsDir,
