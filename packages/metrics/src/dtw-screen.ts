@@ -7,11 +7,12 @@ import { EMOTION_DIMS, FRDIST_GROUPS } from "./layout";
 //  1. AUs: when all AU values of the clip's predictions and reactions are 0/1, exactly, in 8 unsigned 16-bit lanes
 //     (integer costs 0..15); otherwise a float32 screening DTW.
 //  2. Valence/arousal: float32 screening DTW, 8 pairs per call.
-//  3. Expressions (the costliest group): float32 screening DTW, only for pairs whose AU + VA lower bound does not
-//     already exceed the best upper bound found for their prediction; most promising pairs first.
-//  4. The exact re-check: the pairs whose lower bound does not exceed their prediction's best upper bound are
+//  3. Per prediction, the pair with the least AU + VA lower bound is computed exactly (below), as it is usually the
+//     minimum; the expressions (the costliest group) of the others are screened in float32 only while their AU + VA
+//     lower bound does not exceed the best exact value or upper bound found for their prediction.
+//  4. The exact re-check: the screened pairs whose lower bound does not exceed their prediction's best bound are
 //     recomputed with the arithmetic of EmotionDtwKernel (float32 squared differences, float64 accumulation), and the
-//     minimum is taken over those values. So the minima equal EmotionDtwKernel's.
+//     minimum is taken over the exact values. So the minima equal EmotionDtwKernel's.
 //
 // Error bound of a float32 screening DTW (u = 2^-24): a cell cost of n squared differences is computed with at most
 // n + 2 roundings of non-negative terms, so it lies within (1 +- u)^(n+2) of the exact cost; each accumulated cost
@@ -281,15 +282,29 @@ export function frdistClipMinimaScreened(
     }
   }
 
-  // Expressions: per prediction, its pairs by increasing lower bound; a pair is screened only while its lower bound
-  // (expressions counted as 0) does not exceed the best upper bound of its prediction. Batches take one pair per
-  // prediction in turn, so each batch's results tighten the bounds the next batch is checked against.
-  const epsExp = screenEps(t, 8);
-  const bestHi = new Float64Array(k).fill(Infinity);
+  // Per prediction, its pairs by increasing lower bound (expressions counted as 0). The first is usually the minimum
+  // (the AU and VA DTWs vary more between reactions than the weighted expression DTW), so it is computed exactly
+  // straight away, without screening its expressions; lanes left over take the next most promising pairs.
   const order = Array.from({ length: k }, (_, kk) =>
     Array.from({ length: r }, (_, j) => kk * r + j).sort((x, y) => lo[x] - lo[y]),
   );
-  const next = new Int32Array(k);
+  const next = new Int32Array(k).fill(1);
+  const first = order.map((list) => list[0]);
+  const spare = Array.from({ length: k }, (_, kk) => kk)
+    .sort((x, y) => lo[order[x][1]] - lo[order[y][1]])
+    .slice(0, (4 - (k % 4)) % 4);
+  for (const kk of spare) next[kk] = 2;
+  recheck([...first, ...spare.map((kk) => order[kk][1])]);
+  // bound[kk]: the least exact value or screening upper bound so far; a pair with a larger lower bound is not the min.
+  const bound = new Float64Array(k).fill(Infinity);
+  for (let p = 0; p < np; p++) {
+    const kk = Math.floor(p / r);
+    if (exactValue[p] < bound[kk]) bound[kk] = exactValue[p];
+  }
+
+  // Expressions: a pair is screened only while its lower bound does not exceed its prediction's bound. Batches take
+  // one pair per prediction in turn, so each batch's results tighten the bounds the next batch is checked against.
+  const epsExp = screenEps(t, 8);
   const screened = new Uint8Array(np);
   let turn = 0;
   let exprPairs = 0;
@@ -299,9 +314,8 @@ export function frdistClipMinimaScreened(
     while (batch.length < 4 && idle < k) {
       const kk = turn;
       turn = (turn + 1) % k;
-      const list = order[kk];
-      const p = next[kk] < r ? list[next[kk]] : -1;
-      if (p >= 0 && lo[p] * (1 - F64_SLACK) <= bestHi[kk]) {
+      const p = next[kk] < r ? order[kk][next[kk]] : -1;
+      if (p >= 0 && lo[p] * (1 - F64_SLACK) <= bound[kk]) {
         batch.push(p);
         next[kk]++;
         idle = 0;
@@ -320,18 +334,18 @@ export function frdistClipMinimaScreened(
       screened[p] = 1;
       const kk = Math.floor(p / r);
       const h = hi[p] * (1 + F64_SLACK);
-      if (h < bestHi[kk]) bestHi[kk] = h;
+      if (h < bound[kk]) bound[kk] = h;
     }
   }
   if (work) work.exprPairs = (work.exprPairs ?? 0) + exprPairs;
 
-  // The exact re-check of every pair that may still be the minimum.
+  // The exact re-check of every screened pair that may still be the minimum, then the minimum of the exact values.
   const candidates: number[] = [];
   for (let p = 0; p < np; p++) {
-    if (screened[p] && lo[p] * (1 - F64_SLACK) <= bestHi[Math.floor(p / r)]) candidates.push(p);
+    if (screened[p] && lo[p] * (1 - F64_SLACK) <= bound[Math.floor(p / r)]) candidates.push(p);
   }
   recheck(candidates);
-  for (const p of candidates) {
+  for (let p = 0; p < np; p++) {
     const kk = Math.floor(p / r);
     if (exactValue[p] < best[kk]) best[kk] = exactValue[p];
   }

@@ -238,7 +238,7 @@ describe("screening FRdist (one pair per lane)", () => {
     const kernel = new PairDtwKernel();
     for (let c = 0; c < 3; c++) frdistClipMinimaScreened(p, c, p.neighbourLists[c], kernel, work);
     expect(work.pairs).toBe(3 * 4 * 12);
-    expect(work.exprPairs!).toBeLessThan(work.pairs);
-    expect(work.exactPairs!).toBeLessThan(work.exprPairs!);
+    // Every pair's AUs and VA, but the expressions and the exact re-check only of a part.
+    expect(work.exprPairs! + work.exactPairs!).toBeLessThan(work.pairs);
   });
 });
