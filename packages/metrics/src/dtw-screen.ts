@@ -5,11 +5,11 @@ import { EMOTION_DIMS, FRDIST_GROUPS } from "./layout";
 // FRdist by screening (see asm/dtw.ts for the kernels). Per clip, every (prediction, appropriate reaction) pair is a
 // SIMD lane of its own, and the three groups run as separate DTWs:
 //  1. AUs: when all AU values of the clip's predictions and reactions are 0/1, exactly, in 8 unsigned 16-bit lanes
-//     (integer costs 0..15); otherwise a float32 screening DTW.
-//  2. Valence/arousal: float32 screening DTW, 8 pairs per call.
-//  3. Per prediction, the pair with the least AU + VA lower bound is computed exactly (below), as it is usually the
-//     minimum; the expressions (the costliest group) of the others are screened in float32 only while their AU + VA
-//     lower bound does not exceed the best exact value or upper bound found for their prediction.
+//     (integer costs 0..15), for every pair; otherwise a float32 screening DTW in step 3.
+//  2. Valence/arousal: float32 screening DTW, 8 pairs per call, for every pair.
+//  3. Per prediction, the pair with the least lower bound so far is computed exactly (below), as it is usually the
+//     minimum; the remaining groups of the others (AUs that are not 0/1, then expressions) are screened in float32
+//     only while their lower bound does not exceed the best exact value or upper bound found for their prediction.
 //  4. The exact re-check: the screened pairs whose lower bound does not exceed their prediction's best bound are
 //     recomputed with the arithmetic of EmotionDtwKernel (float32 squared differences, float64 accumulation), and the
 //     minimum is taken over the exact values. So the minima equal EmotionDtwKernel's.
@@ -256,22 +256,12 @@ export function frdistClipMinimaScreened(
     return best;
   }
 
-  // Lower and upper ends of each pair's distance, group by group.
+  // Lower and upper ends of each pair's distance, group by group: the exact AUs (0/1) and valence/arousal of every
+  // pair first; AUs that are not 0/1 (15 dimensions, the costliest group then) wait, like the expressions, until a
+  // pair can still be the minimum.
   const lo = new Float64Array(np);
   const hi = new Float64Array(np);
-  if (auExact) {
-    for (let p = 0; p < np; p++) lo[p] = hi[p] = w0 * Math.sqrt(auExact[p]);
-  } else {
-    const eps = screenEps(t, 15);
-    for (let p0 = 0; p0 < np; p0 += 4) {
-      const ps = Array.from({ length: Math.min(4, np - p0) }, (_, l) => p0 + l);
-      const s = kernel.screen(0, listener, ps.map(realOff), predictions, ps.map(predOff), t);
-      for (let l = 0; l < ps.length; l++) {
-        lo[ps[l]] = w0 * lowRoot(s[l], eps);
-        hi[ps[l]] = w0 * highRoot(s[l], eps);
-      }
-    }
-  }
+  if (auExact) for (let p = 0; p < np; p++) lo[p] = hi[p] = w0 * Math.sqrt(auExact[p]);
   const epsVa = screenEps(t, 2);
   for (let p0 = 0; p0 < np; p0 += 8) {
     const ps = Array.from({ length: Math.min(8, np - p0) }, (_, l) => p0 + l);
@@ -282,68 +272,74 @@ export function frdistClipMinimaScreened(
     }
   }
 
-  // Per prediction, its pairs by increasing lower bound (expressions counted as 0). The first is usually the minimum
-  // (the AU and VA DTWs vary more between reactions than the weighted expression DTW), so it is computed exactly
-  // straight away, without screening its expressions; lanes left over take the next most promising pairs.
-  const order = Array.from({ length: k }, (_, kk) =>
-    Array.from({ length: r }, (_, j) => kk * r + j).sort((x, y) => lo[x] - lo[y]),
-  );
-  const next = new Int32Array(k).fill(1);
-  const first = order.map((list) => list[0]);
+  // Per prediction, its pair with the least lower bound so far is usually the minimum (the AU and VA DTWs vary more
+  // between reactions than the weighted expression DTW), so it is computed exactly straight away; lanes left over
+  // take the next most promising pairs.
+  const byLo = (x: number, y: number) => lo[x] - lo[y];
+  const pairsOf = (kk: number) => Array.from({ length: r }, (_, j) => kk * r + j);
+  const firstOrder = Array.from({ length: k }, (_, kk) => pairsOf(kk).sort(byLo));
   const spare = Array.from({ length: k }, (_, kk) => kk)
-    .sort((x, y) => lo[order[x][1]] - lo[order[y][1]])
+    .sort((x, y) => lo[firstOrder[x][1]] - lo[firstOrder[y][1]])
     .slice(0, (4 - (k % 4)) % 4);
-  for (const kk of spare) next[kk] = 2;
-  recheck([...first, ...spare.map((kk) => order[kk][1])]);
+  recheck([...firstOrder.map((list) => list[0]), ...spare.map((kk) => firstOrder[kk][1])]);
   // bound[kk]: the least exact value or screening upper bound so far; a pair with a larger lower bound is not the min.
   const bound = new Float64Array(k).fill(Infinity);
+  const alive = new Uint8Array(np);
   for (let p = 0; p < np; p++) {
     const kk = Math.floor(p / r);
     if (exactValue[p] < bound[kk]) bound[kk] = exactValue[p];
+    alive[p] = Number.isNaN(exactValue[p]) ? 1 : 0;
   }
+  const canWin = (p: number) => lo[p] * (1 - F64_SLACK) <= bound[Math.floor(p / r)];
 
-  // Expressions: a pair is screened only while its lower bound does not exceed its prediction's bound. Batches take
-  // one pair per prediction in turn, so each batch's results tighten the bounds the next batch is checked against.
-  const epsExp = screenEps(t, 8);
-  const screened = new Uint8Array(np);
-  let turn = 0;
-  let exprPairs = 0;
-  for (;;) {
-    const batch: number[] = [];
-    let idle = 0;
-    while (batch.length < 4 && idle < k) {
-      const kk = turn;
-      turn = (turn + 1) % k;
-      const p = next[kk] < r ? order[kk][next[kk]] : -1;
-      if (p >= 0 && lo[p] * (1 - F64_SLACK) <= bound[kk]) {
-        batch.push(p);
-        next[kk]++;
-        idle = 0;
-      } else {
-        next[kk] = r; // sorted: no later pair of this prediction qualifies either
-        idle++;
+  // The remaining groups, costliest last: a pair is screened only while its lower bound does not exceed its
+  // prediction's bound, most promising first. Batches take one pair per prediction in turn, so each batch's results
+  // tighten the bounds the next batch is checked against.
+  const stages: (0 | 2)[] = auExact ? [2] : [0, 2];
+  for (const group of stages) {
+    const eps = screenEps(t, group === 0 ? 15 : 8);
+    const w = group === 0 ? w0 : w2;
+    const last = group === stages[stages.length - 1];
+    const order = Array.from({ length: k }, (_, kk) => pairsOf(kk).filter((p) => alive[p]).sort(byLo));
+    const next = new Int32Array(k);
+    alive.fill(0);
+    let turn = 0;
+    let screened = 0;
+    for (;;) {
+      const batch: number[] = [];
+      let idle = 0;
+      while (batch.length < 4 && idle < k) {
+        const kk = turn;
+        turn = (turn + 1) % k;
+        const p = next[kk] < order[kk].length ? order[kk][next[kk]] : -1;
+        if (p >= 0 && canWin(p)) {
+          batch.push(p);
+          next[kk]++;
+          idle = 0;
+        } else {
+          next[kk] = order[kk].length; // sorted: no later pair of this prediction qualifies either
+          idle++;
+        }
+      }
+      if (batch.length === 0) break;
+      const s = kernel.screen(group, listener, batch.map(realOff), predictions, batch.map(predOff), t);
+      screened += batch.length;
+      for (let l = 0; l < batch.length; l++) {
+        const p = batch[l];
+        lo[p] += w * lowRoot(s[l], eps);
+        hi[p] += w * highRoot(s[l], eps);
+        alive[p] = 1;
+        const kk = Math.floor(p / r);
+        const h = hi[p] * (1 + F64_SLACK);
+        if (last && h < bound[kk]) bound[kk] = h;
       }
     }
-    if (batch.length === 0) break;
-    const s = kernel.screen(2, listener, batch.map(realOff), predictions, batch.map(predOff), t);
-    exprPairs += batch.length;
-    for (let l = 0; l < batch.length; l++) {
-      const p = batch[l];
-      lo[p] += w2 * lowRoot(s[l], epsExp);
-      hi[p] += w2 * highRoot(s[l], epsExp);
-      screened[p] = 1;
-      const kk = Math.floor(p / r);
-      const h = hi[p] * (1 + F64_SLACK);
-      if (h < bound[kk]) bound[kk] = h;
-    }
+    if (work && group === 2) work.exprPairs = (work.exprPairs ?? 0) + screened;
   }
-  if (work) work.exprPairs = (work.exprPairs ?? 0) + exprPairs;
 
   // The exact re-check of every screened pair that may still be the minimum, then the minimum of the exact values.
   const candidates: number[] = [];
-  for (let p = 0; p < np; p++) {
-    if (screened[p] && lo[p] * (1 - F64_SLACK) <= bound[Math.floor(p / r)]) candidates.push(p);
-  }
+  for (let p = 0; p < np; p++) if (alive[p] && canWin(p)) candidates.push(p);
   recheck(candidates);
   for (let p = 0; p < np; p++) {
     const kk = Math.floor(p / r);
