@@ -172,8 +172,12 @@ export class PairDtwKernel {
   }
 }
 
-/** Square root of a screening value's lower / upper end, with slack for the error bound. */
-const lowRoot = (s: number, eps: number) => Math.sqrt(Math.max(0, s * (1 - eps) - TINY));
+/**
+ * Square root of a screening value's lower / upper end, with slack for the error bound. A float32 value that
+ * overflowed to Infinity still bounds the exact (float64-accumulated) value from below by about the float32 maximum.
+ */
+const F32_MAX = 3.4028234663852886e38;
+const lowRoot = (s: number, eps: number) => Math.sqrt(Math.max(0, Math.min(s, F32_MAX) * (1 - eps) - TINY));
 const highRoot = (s: number, eps: number) => Math.sqrt(s * (1 + eps) + TINY);
 
 /**

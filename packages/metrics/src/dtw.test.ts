@@ -224,6 +224,23 @@ describe("screening FRdist (one pair per lane)", () => {
         if (lists[c].length === 1) expect(work.exactPairs).toBe(p.k);
       }
     }
+    // Huge AUs: float32 accumulated AU costs overflow to Infinity where the float64 accumulation does not. The
+    // reactions share their VA and expressions, so the first pair computed exactly (the first reaction) is the worst.
+    const base = smoothSequences(1, t, 65);
+    const real = new Float32Array(4 * t * 25);
+    for (let s = 0; s < 4; s++) {
+      for (let x = 0; x < t * 25; x++) real[s * t * 25 + x] = x % 25 < 15 ? base[x] * 2e18 * (1 + 0.3 * (3 - s)) : base[x];
+    }
+    const ph = prepareInputs({
+      predictions: { data: smoothSequences(2, t, 66), shape: [1, 2, t, 25] },
+      speaker: { data: smoothSequences(1, t, 67), shape: [1, t, 25] },
+      listener: { data: real, shape: [4, t, 25] },
+      neighbours: { data: [1, 1, 1, 1], shape: [1, 4] },
+    });
+    const wantHuge = frdistClipMinima(ph, 0, ph.neighbourLists[0], new EmotionDtwKernel(), false);
+    expect(wantHuge.every((x) => Number.isFinite(x))).toBe(true);
+    expect(new PairDtwKernel().screen(0, ph.listener, [0], ph.predictions, [0], t)[0]).toBe(Infinity);
+    expect(Array.from(frdistClipMinimaScreened(ph, 0, ph.neighbourLists[0], new PairDtwKernel()))).toEqual(Array.from(wantHuge));
     // The single pair straight from the lane kernel agrees too (a check of the test's pairing).
     const p = prepareInputs(synth);
     const lanes = new EmotionDtwKernel();
