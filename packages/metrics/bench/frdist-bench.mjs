@@ -2,6 +2,7 @@
 // and the whole `eval` for N=100, K=10, 10 appropriate reactions per clip, T=750, side by side.
 //
 //   node bench/frdist-bench.mjs [--n 100] [--workers 2] [--write-inputs DIR] [--official-json FILE] [--json FILE]
+//                               [--skip-lanes] [--gpu-only]
 //
 // --write-inputs saves the generated inputs as .npy (with --inputs-only, and stops there) so bench/official_reference.py can time the official Python
 // metric code on exactly the same data; --official-json reads its timings and prints them in the same table.
@@ -10,7 +11,11 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { serializeNpy } from "@perfrdiff/npy";
 import {
+  auMasks,
   EmotionDtwKernel,
+  frdistClipMinima,
+  frdistClipMinimaScreened,
+  PairDtwKernel,
   emotionDtwReference,
   evaluateReact,
   frdistMinima,
@@ -24,6 +29,17 @@ import {
 
 
 const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(`node bench/frdist-bench.mjs [options]   (after pnpm build)
+  --n N                clips (default 100); K=10 predictions, 10 appropriate reactions each, T=750
+  --workers W          worker threads for FRdist and the evaluation (default 2)
+  --skip-lanes         skip the FRdist run with the 4-prediction lane kernel (the previous method)
+  --gpu-only           skip the CPU FRdist runs
+  --write-inputs DIR   save the inputs as .npy for bench/official_reference.py (--inputs-only: and stop)
+  --official-json F    print the official Python timings from F beside ours
+  --json F             write all numbers to F`);
+  process.exit(0);
+}
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
@@ -88,26 +104,79 @@ console.log(`  WebAssembly SIMD kernel, binary AUs      ${oursRate.toFixed(2).pa
 console.log(`  WebAssembly SIMD kernel, general         ${generalRate.toFixed(2).padStart(9)} pairs/s   ${(generalRate / refRate).toFixed(1)}x  (AUs not 0/1)`);
 console.log(`  agreement: |ours - reference| / reference = ${(Math.abs(checksumOurs - oursCheck) / oursCheck).toExponential(1)} (checksum ${refCheck.toFixed(3)})`);
 
-// 2. FRdist alone: every pair vs exact early abandoning, on `workers` threads.
+// The screening kernels, one pair per lane, group by group (pairs/s of one group; a pair needs AUs + VA, the
+// expressions only where it can still be the minimum, and the exact re-check only where it may be the minimum).
+const pk = new PairDtwKernel();
+const lanesOf = (n) => Array.from({ length: n }, (_, l) => l * size);
+const rate = (lanes, f, reps = 6) => {
+  f();
+  const s = now();
+  for (let i = 0; i < reps; i++) f();
+  return (reps * lanes) / ((now() - s) / 1000);
+};
+const realMasks = lanesOf(8).map((o) => auMasks(p.listener, o % (3 * size), T));
+const predMasks = lanesOf(8).map((o) => auMasks(p.predictions, o, T));
+const kernels = {
+  auExactU16: rate(8, () => pk.auExact(realMasks, predMasks, T)),
+  auScreenF32: rate(4, () => pk.screen(0, nonBinary, lanesOf(4).map((o) => o % (3 * size)), p.predictions, lanesOf(4), T)),
+  vaScreenF32: rate(8, () => pk.screen(1, p.listener, lanesOf(8).map((o) => o % (3 * size)), p.predictions, lanesOf(8), T)),
+  exprScreenF32: rate(4, () => pk.screen(2, p.listener, lanesOf(4).map((o) => o % (3 * size)), p.predictions, lanesOf(4), T)),
+  exactRecheckVaExpr: rate(4, () => pk.exact(p.listener, lanesOf(4).map((o) => o % (3 * size)), p.predictions, lanesOf(4), T, false)),
+};
+// Whole clips (100 pairs each) in one thread: lane kernel on every pair vs screening, same clips, same minima.
+const clips = Math.min(3, N);
+let lanesMs = 0;
+let screenMs = 0;
+let clipsSame = true;
+for (let c = 0; c < clips; c++) {
+  let s0 = now();
+  const a = frdistClipMinima(p, c, p.neighbourLists[c], kernel, false);
+  lanesMs += now() - s0;
+  s0 = now();
+  const b = frdistClipMinimaScreened(p, c, p.neighbourLists[c], pk);
+  screenMs += now() - s0;
+  for (let i = 0; i < K; i++) if (a[i] !== b[i]) clipsSame = false;
+}
+const clipPairs = clips * K * NB;
+results.dtw.kernels = kernels;
+results.dtw.clipLanesPairsPerSec = clipPairs / (lanesMs / 1000);
+results.dtw.clipScreenPairsPerSec = clipPairs / (screenMs / 1000);
+console.log("\nScreening kernels, one pair per lane, one group each (one thread):");
+console.log(`  AUs 0/1, exact, 8 x u16 lanes              ${kernels.auExactU16.toFixed(0).padStart(7)} pairs/s`);
+console.log(`  AUs general, float32 screening, 4 lanes    ${kernels.auScreenF32.toFixed(0).padStart(7)} pairs/s`);
+console.log(`  valence/arousal, float32 screening, 8 lanes ${kernels.vaScreenF32.toFixed(0).padStart(6)} pairs/s`);
+console.log(`  expressions, float32 screening, 4 lanes    ${kernels.exprScreenF32.toFixed(0).padStart(7)} pairs/s`);
+console.log(`  exact re-check (VA + expressions), 4 lanes ${kernels.exactRecheckVaExpr.toFixed(0).padStart(7)} pairs/s`);
+console.log(`FRdist on whole clips (${clipPairs} pairs), one thread, same minima: ${clipsSame}`);
+console.log(`  lane kernel, every pair                    ${results.dtw.clipLanesPairsPerSec.toFixed(0).padStart(7)} pairs/s   ${(results.dtw.clipLanesPairsPerSec / refRate).toFixed(1)}x reference`);
+console.log(`  screening + exact re-check                 ${results.dtw.clipScreenPairsPerSec.toFixed(0).padStart(7)} pairs/s   ${(results.dtw.clipScreenPairsPerSec / refRate).toFixed(1)}x reference, ${(lanesMs / screenMs).toFixed(2)}x the lane kernel`);
+
+// 2. FRdist alone on `workers` threads: the lane kernel on every pair (the previous method) vs screening.
 const shared = prepareInputs(inputs, { shared: true });
+const skipLanes = gpuOnly || args.includes("--skip-lanes");
 t0 = now();
-const full = gpuOnly ? { minima: (await frdistMinima(prepareInputs(syntheticReactInputs({ n: 1, k: K, t: T, nb: NB, seed: 1 })))).minima, work: { pairs: 0 } } : await frdistMinima(shared, { workers, pruning: false });
+const full = skipLanes ? null : await frdistMinima(shared, { workers, method: "lanes", pruning: false });
 const tFull = now() - t0;
 t0 = now();
-const pruned = gpuOnly ? full : await frdistMinima(shared, { workers, pruning: true });
-const tPruned = now() - t0;
+const screened = gpuOnly ? null : await frdistMinima(shared, { workers, method: "screen" });
+const tScreen = now() - t0;
 let same = true;
-for (let i = 0; i < full.minima.length; i++) if (full.minima[i] !== pruned.minima[i]) same = false;
-results.frdist = {
-  pairs: full.work.pairs,
-  wasmAllPairsMs: tFull,
-  wasmPrunedMs: tPruned,
-  rowsFraction: pruned.work.rows / pruned.work.rowsWithoutPruning,
-  identical: same,
-};
-console.log(`\nFRdist for N=${N}, K=${K}, ${NB} reactions each (${full.work.pairs} DTW pairs), ${workers} worker threads:`);
-if (!gpuOnly) console.log(`  every pair                 ${(tFull / 1000).toFixed(2).padStart(7)} s   ${(full.work.pairs / (tFull / 1000)).toFixed(0)} pairs/s`);
-if (!gpuOnly) console.log(`  exact early abandoning     ${(tPruned / 1000).toFixed(2).padStart(7)} s   ${(100 * results.frdist.rowsFraction).toFixed(0)}% of the rows; minima identical: ${same}`);
+if (full && screened) for (let i = 0; i < full.minima.length; i++) if (full.minima[i] !== screened.minima[i]) same = false;
+const cpu = screened ?? full;
+results.frdist = { pairs: N * K * NB, wasmAllPairsMs: full ? tFull : undefined, wasmScreenMs: screened ? tScreen : undefined, identical: full && screened ? same : undefined };
+if (screened) {
+  results.frdist.exprPairs = screened.work.exprPairs;
+  results.frdist.exactPairs = screened.work.exactPairs;
+}
+console.log(`\nFRdist for N=${N}, K=${K}, ${NB} reactions each (${N * K * NB} DTW pairs), ${workers} worker threads:`);
+if (full) console.log(`  lane kernel, every pair    ${(tFull / 1000).toFixed(2).padStart(7)} s   ${(full.work.pairs / (tFull / 1000)).toFixed(0)} pairs/s`);
+if (screened) {
+  console.log(
+    `  screening                  ${(tScreen / 1000).toFixed(2).padStart(7)} s   ${(screened.work.pairs / (tScreen / 1000)).toFixed(0)} pairs/s` +
+      (full ? `   ${(tFull / tScreen).toFixed(2)}x; minima identical: ${same}` : "") +
+      `; expressions screened for ${(100 * screened.work.exprPairs / screened.work.pairs).toFixed(0)}% of the pairs, ${(100 * screened.work.exactPairs / screened.work.pairs).toFixed(0)}% re-checked exactly`,
+  );
+}
 
 const device = await requestWebGPUDevice();
 if (device) {
@@ -117,7 +186,7 @@ if (device) {
   const gpu = await frdistMinimaWebGPU(p, device);
   const tGpu = now() - t0;
   let maxRel = 0;
-  if (!gpuOnly) for (let i = 0; i < gpu.length; i++) maxRel = Math.max(maxRel, Math.abs(gpu[i] - full.minima[i]) / full.minima[i]);
+  if (cpu) for (let i = 0; i < gpu.length; i++) maxRel = Math.max(maxRel, Math.abs(gpu[i] - cpu.minima[i]) / cpu.minima[i]);
   results.frdist.webgpuMs = tGpu;
   results.frdist.webgpuMaxRelDiff = maxRel;
   results.gpu = `${info.vendor ?? ""} ${info.architecture ?? ""} ${info.device ?? ""}`.trim();
