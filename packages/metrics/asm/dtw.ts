@@ -194,6 +194,12 @@ export function dtwAuMask8(rows: usize, nrows: i32, cols: usize, ncols: i32, wor
 // call (`vecs`), so that 2 independent recurrences hide the min/add latency; for the larger groups 2 vectors measured
 // slower (register pressure).
 //   rows: f32 [rows][dims][vecs][4], cols: f32 [cols][dims][vecs][4]; work: f32 [cols][vecs][4]; out: f32 [vecs][4]
+// Minimum of non-negative float32 lanes as signed 32-bit integers (their bit patterns order the same way, +Infinity
+// included): integer SIMD min runs on more execution ports than the float min, which competes with the adds.
+@inline function imin(a: v128, b: v128): v128 {
+  return i32x4.min_s(a, b);
+}
+
 @inline function screenCore(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize, dims: i32, vecs: i32): void {
   const inf = f32x4.splat(Infinity);
   const stride: usize = <usize>(dims * vecs * 16);
@@ -215,8 +221,8 @@ export function dtwAuMask8(rows: usize, nrows: i32, cols: usize, ncols: i32, wor
         const c1 = f32x4.add(sqd(x1, v128.load(a, 16)), sqd(y1, v128.load(a, 48)));
         const u0 = v128.load(w, 0);
         const u1 = v128.load(w, 16);
-        left0 = f32x4.add(c0, f32x4.pmin(f32x4.pmin(u0, diag0), left0));
-        left1 = f32x4.add(c1, f32x4.pmin(f32x4.pmin(u1, diag1), left1));
+        left0 = f32x4.add(c0, imin(imin(u0, diag0), left0));
+        left1 = f32x4.add(c1, imin(imin(u1, diag1), left1));
         v128.store(w, left0, 0);
         v128.store(w, left1, 16);
         diag0 = u0;
@@ -230,7 +236,7 @@ export function dtwAuMask8(rows: usize, nrows: i32, cols: usize, ncols: i32, wor
         const s = f32x4.add(f32x4.add(sqd(v128.load(r, 0), v128.load(a, 0)), sqd(v128.load(r, 16), v128.load(a, 16))), f32x4.add(sqd(v128.load(r, 32), v128.load(a, 32)), sqd(v128.load(r, 48), v128.load(a, 48))));
         const t = f32x4.add(f32x4.add(sqd(v128.load(r, 64), v128.load(a, 64)), sqd(v128.load(r, 80), v128.load(a, 80))), f32x4.add(sqd(v128.load(r, 96), v128.load(a, 96)), sqd(v128.load(r, 112), v128.load(a, 112))));
         const u0 = v128.load(w);
-        left0 = f32x4.add(f32x4.add(s, t), f32x4.pmin(f32x4.pmin(u0, diag0), left0));
+        left0 = f32x4.add(f32x4.add(s, t), imin(imin(u0, diag0), left0));
         v128.store(w, left0);
         diag0 = u0;
         a += stride;
@@ -248,7 +254,7 @@ export function dtwAuMask8(rows: usize, nrows: i32, cols: usize, ncols: i32, wor
           u = f32x4.add(u, sqd(v128.load(r + d, 32), v128.load(a + d, 32)));
         }
         const u0 = v128.load(w);
-        left0 = f32x4.add(f32x4.add(f32x4.add(s, t), u), f32x4.pmin(f32x4.pmin(u0, diag0), left0));
+        left0 = f32x4.add(f32x4.add(f32x4.add(s, t), u), imin(imin(u0, diag0), left0));
         v128.store(w, left0);
         diag0 = u0;
         a += stride;
