@@ -277,11 +277,15 @@ export function screenAu4(rows: usize, nrows: i32, cols: usize, ncols: i32, work
   screenCore(rows, nrows, cols, ncols, work, out, 15, 1);
 }
 
-// The exact re-check: the same arithmetic as dtwLanes (float32 squared differences summed in the same order, float64
-// accumulation), for 4 pairs with their own rows, and only the groups asked for (`withAu` false when the AUs were
-// already exact). Groups are laid out as in the screening kernels, all 25 dimensions per frame:
+// The exact re-check: the same arithmetic as dtwLanes / dtwLanesBinaryAu (float32 squared differences summed in the
+// same order, float64 accumulation), for 4 pairs with their own rows, and only the groups asked for. `auMode` 0: no
+// AUs (they were already exact); 1: 15 squared differences as dtwLanes; 2: rows whose AUs are 0/1, as
+// dtwLanesBinaryAu: colsA + the colsB term of each active AU in increasing order (an inactive AU adds x * b = +-0,
+// which leaves the float32 sum unchanged, so each lane sees exactly dtwLanesBinaryAu's sequence of roundings).
+// Groups are laid out as in the screening kernels, all 25 dimensions per frame:
 //   rows: f32 [rows][25][4], cols: f32 [cols][25][4]; work: f64 [cols][3][4]; out: f64 [3][4]
-@inline function exactCore(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize, withAu: bool): void {
+//   colsA: f32 [cols][4], colsB: f32 [cols][15][4] (auMode 2; as in dtwLanesBinaryAu)
+@inline function exactCore(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize, auMode: i32, colsA: usize, colsB: usize): void {
   const inf = f64x2.splat(Infinity);
   for (let j: usize = 0; j < <usize>ncols * 6; j++) v128.store(work + j * 16, inf);
   for (let i = 0; i < nrows; i++) {
@@ -292,17 +296,27 @@ export function screenAu4(rows: usize, nrows: i32, cols: usize, ncols: i32, work
     let a = cols;
     let w = work;
     const end = work + <usize>ncols * 96;
+    let ca = colsA;
+    let cb = colsB;
     while (w < end) {
-      if (withAu) {
-        let s = sqd(v128.load(r, 0), v128.load(a, 0));
-        let t = sqd(v128.load(r, 16), v128.load(a, 16));
-        let u = sqd(v128.load(r, 32), v128.load(a, 32));
-        for (let d: usize = 48; d < 240; d += 48) {
-          s = f32x4.add(s, sqd(v128.load(r + d, 0), v128.load(a + d, 0)));
-          t = f32x4.add(t, sqd(v128.load(r + d, 16), v128.load(a + d, 16)));
-          u = f32x4.add(u, sqd(v128.load(r + d, 32), v128.load(a + d, 32)));
+      if (auMode != 0) {
+        let c0: v128;
+        if (auMode == 1) {
+          let s = sqd(v128.load(r, 0), v128.load(a, 0));
+          let t = sqd(v128.load(r, 16), v128.load(a, 16));
+          let u = sqd(v128.load(r, 32), v128.load(a, 32));
+          for (let d: usize = 48; d < 240; d += 48) {
+            s = f32x4.add(s, sqd(v128.load(r + d, 0), v128.load(a + d, 0)));
+            t = f32x4.add(t, sqd(v128.load(r + d, 16), v128.load(a + d, 16)));
+            u = f32x4.add(u, sqd(v128.load(r + d, 32), v128.load(a + d, 32)));
+          }
+          c0 = f32x4.add(f32x4.add(s, t), u);
+        } else {
+          c0 = v128.load(ca);
+          for (let d: usize = 0; d < 240; d += 16) c0 = f32x4.add(c0, f32x4.mul(v128.load(r + d), v128.load(cb + d)));
+          ca += 16;
+          cb += 240;
         }
-        const c0 = f32x4.add(f32x4.add(s, t), u);
         const u0a = v128.load(w, 0), u0b = v128.load(w, 16);
         l0a = f64x2.add(f64x2.promote_low_f32x4(c0), f64x2.pmin(f64x2.pmin(u0a, g0a), l0a));
         l0b = f64x2.add(f64x2.promote_low_f32x4(v128.shuffle<f32>(c0, c0, 2, 3, 0, 1)), f64x2.pmin(f64x2.pmin(u0b, g0b), l0b));
@@ -332,8 +346,11 @@ export function screenAu4(rows: usize, nrows: i32, cols: usize, ncols: i32, work
 }
 
 export function exactLanes(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize): void {
-  exactCore(rows, nrows, cols, ncols, work, out, true);
+  exactCore(rows, nrows, cols, ncols, work, out, 1, 0, 0);
 }
 export function exactLanesNoAu(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize): void {
-  exactCore(rows, nrows, cols, ncols, work, out, false);
+  exactCore(rows, nrows, cols, ncols, work, out, 0, 0, 0);
+}
+export function exactLanesBinaryAu(rows: usize, nrows: i32, cols: usize, ncols: i32, work: usize, out: usize, colsA: usize, colsB: usize): void {
+  exactCore(rows, nrows, cols, ncols, work, out, 2, colsA, colsB);
 }

@@ -121,7 +121,7 @@ const kernels = {
   auScreenF32: rate(4, () => pk.screen(0, nonBinary, lanesOf(4).map((o) => o % (3 * size)), p.predictions, lanesOf(4), T)),
   vaScreenF32: rate(8, () => pk.screen(1, p.listener, lanesOf(8).map((o) => o % (3 * size)), p.predictions, lanesOf(8), T)),
   exprScreenF32: rate(4, () => pk.screen(2, p.listener, lanesOf(4).map((o) => o % (3 * size)), p.predictions, lanesOf(4), T)),
-  exactRecheckVaExpr: rate(4, () => pk.exact(p.listener, lanesOf(4).map((o) => o % (3 * size)), p.predictions, lanesOf(4), T, false)),
+  exactRecheckVaExpr: rate(4, () => pk.exact(p.listener, lanesOf(4).map((o) => o % (3 * size)), p.predictions, lanesOf(4), T, "none")),
 };
 // Whole clips (100 pairs each) in one thread: lane kernel on every pair vs screening, same clips, same minima.
 const clips = Math.min(3, N);

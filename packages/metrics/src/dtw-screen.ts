@@ -38,6 +38,30 @@ interface ScreenExports {
   screenAu4(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number): void;
   exactLanes(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number): void;
   exactLanesNoAu(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number): void;
+  exactLanesBinaryAu(rows: number, nrows: number, cols: number, ncols: number, work: number, out: number, colsA: number, colsB: number): void;
+}
+
+/** How {@link PairDtwKernel.exact} computes the AU group. */
+export type ExactAuMode = "none" | "squares" | "binaryRows";
+
+/**
+ * EmotionDtwKernel's binary-AU formula, `sum_d a_d^2 + sum_{d: x_d = 1} (1 - 2 a_d)` in float32, is not a sum of
+ * non-negative terms: its rounding error is bounded absolutely, not relatively. Per cell it is at most
+ * 33 u (sum_d a_d^2 + sum_d |1 - 2 a_d|) (15 + 1 roundings in the squares' sum, one in each 1 - 2a, at most 15 in the
+ * sum, each at most u times the largest partial sum); we take 40 u. This returns that bound for the worst frame of a
+ * prediction `[T, 25]`, times the 2T - 1 cells of the longest warping path: a bound on |its DTW - the exact DTW|.
+ */
+function binaryRowAuSlack(data: Float32Array, offset: number, t: number): number {
+  let worst = 0;
+  for (let i = 0; i < t; i++) {
+    let m = 0;
+    for (let d = 0; d < 15; d++) {
+      const a = data[offset + i * EMOTION_DIMS + d];
+      m += a * a + Math.abs(1 - 2 * a);
+    }
+    if (m > worst) worst = m;
+  }
+  return (2 * t - 1) * 40 * U * worst;
 }
 
 /** The 15 AUs of a sequence `[T, 25]` as 15-bit masks `[T]`, or null when an AU value is not exactly 0 or 1. */
@@ -68,6 +92,8 @@ export class PairDtwKernel {
   private colsPtr = 0;
   private workPtr = 0;
   private outPtr = 0;
+  private colsAPtr = 0;
+  private colsBPtr = 0;
   /** Listener AU masks by reaction index (null: not all 0/1), kept across clips. */
   readonly listenerMasks = new Map<number, Uint16Array | null>();
 
@@ -83,7 +109,9 @@ export class PairDtwKernel {
     this.colsPtr = this.rowsPtr + side;
     this.workPtr = this.colsPtr + side;
     this.outPtr = this.workPtr + t * 96;
-    const need = this.outPtr + 96;
+    this.colsAPtr = this.outPtr + 96;
+    this.colsBPtr = this.colsAPtr + t * 16;
+    const need = this.colsBPtr + t * 15 * 16;
     const have = this.ex.memory.buffer.byteLength;
     if (need > have) this.ex.memory.grow(Math.ceil((need - have) / 65536));
     this.t = t;
@@ -136,8 +164,10 @@ export class PairDtwKernel {
   }
 
   /**
-   * The exact DTWs (EmotionDtwKernel's arithmetic) of up to 4 pairs: squared DTW per group `[3][lanes]`; the AU
-   * entries are 0 when `withAu` is false.
+   * The exact DTWs (EmotionDtwKernel's arithmetic) of up to 4 pairs: squared DTW per group `[3][lanes]`. AUs, as
+   * `au` says: `none` (entries 0; they are known exactly already), `squares` (15 squared differences, as
+   * EmotionDtwKernel for a real reaction whose AUs are not all 0/1), `binaryRows` (every row's AUs are 0/1: the
+   * binary-AU formula of EmotionDtwKernel, with the same roundings).
    */
   exact(
     rowData: Float32Array,
@@ -145,15 +175,36 @@ export class PairDtwKernel {
     colData: Float32Array,
     colOffsets: readonly number[],
     t: number,
-    withAu: boolean,
+    au: ExactAuMode,
   ): Float64Array[] {
     this.layout(t);
     if (rowOffsets.length < 1 || rowOffsets.length > 4) throw new RangeError("1 to 4 pairs per call");
     this.gather(this.rowsPtr, rowData, rowOffsets, 4, 0, EMOTION_DIMS, t);
     this.gather(this.colsPtr, colData, colOffsets, 4, 0, EMOTION_DIMS, t);
-    (withAu ? this.ex.exactLanes : this.ex.exactLanesNoAu)(this.rowsPtr, t, this.colsPtr, t, this.workPtr, this.outPtr);
+    const args = [this.rowsPtr, t, this.colsPtr, t, this.workPtr, this.outPtr] as const;
+    if (au === "binaryRows") {
+      const mem = this.ex.memory.buffer;
+      const colsA = new Float32Array(mem, this.colsAPtr, t * 4);
+      const colsB = new Float32Array(mem, this.colsBPtr, t * 15 * 4);
+      for (let l = 0; l < 4; l++) {
+        const off = colOffsets[Math.min(l, colOffsets.length - 1)];
+        // As EmotionDtwKernel.setPredictions: float32 sum of float32 squares, and 1 - 2a rounded to float32.
+        for (let i = 0; i < t; i++) {
+          let sumSq = 0;
+          for (let d = 0; d < 15; d++) {
+            const a = colData[off + i * EMOTION_DIMS + d];
+            sumSq = Math.fround(sumSq + Math.fround(a * a));
+            colsB[(i * 15 + d) * 4 + l] = 1 - 2 * a;
+          }
+          colsA[i * 4 + l] = sumSq;
+        }
+      }
+      this.ex.exactLanesBinaryAu(...args, this.colsAPtr, this.colsBPtr);
+    } else {
+      (au === "squares" ? this.ex.exactLanes : this.ex.exactLanesNoAu)(...args);
+    }
     const out = new Float64Array(this.ex.memory.buffer, this.outPtr, 12);
-    return [0, 1, 2].map((g) => (g === 0 && !withAu ? new Float64Array(4) : out.slice(g * 4, g * 4 + 4)));
+    return [0, 1, 2].map((g) => (g === 0 && au === "none" ? new Float64Array(4) : out.slice(g * 4, g * 4 + 4)));
   }
 
   /** Interleaves dims `[start, start + dims)` of up to `lanes` sequences as f32 `[T][dims][lanes]` at `ptr`. */
@@ -177,8 +228,8 @@ export class PairDtwKernel {
  * overflowed to Infinity still bounds the exact (float64-accumulated) value from below by about the float32 maximum.
  */
 const F32_MAX = 3.4028234663852886e38;
-const lowRoot = (s: number, eps: number) => Math.sqrt(Math.max(0, Math.min(s, F32_MAX) * (1 - eps) - TINY));
-const highRoot = (s: number, eps: number) => Math.sqrt(s * (1 + eps) + TINY);
+const lowRoot = (s: number, eps: number, abs = 0) => Math.sqrt(Math.max(0, Math.min(s, F32_MAX) * (1 - eps) - abs - TINY));
+const highRoot = (s: number, eps: number, abs = 0) => Math.sqrt(s * (1 + eps) + abs + TINY);
 
 /**
  * For one clip, the minimum over its appropriate real reactions of the weighted DTW distance, for each of its K
@@ -206,42 +257,40 @@ export function frdistClipMinimaScreened(
     work.rowsWithoutPruning += np * t;
   }
 
-  // Exact squared AU DTW per pair when every AU is 0/1, else float32 screening values.
+  // AU masks of the reactions (null: not all 0/1; such rows take EmotionDtwKernel's general formula) and, when all
+  // of them and all predictions are 0/1, the exact squared AU DTW of every pair.
+  const u16 = 15 * (2 * t - 1) < 65535;
+  const realMasks = Array.from(neighbours, (nb) => {
+    let m = kernel.listenerMasks.get(nb);
+    if (m === undefined) {
+      m = auMasks(listener, nb * size, t);
+      kernel.listenerMasks.set(nb, m);
+    }
+    return m;
+  });
   let auExact: Float64Array | null = null;
-  if (15 * (2 * t - 1) < 65535) {
+  if (u16 && realMasks.every((m) => m !== null)) {
     const predMasks: Uint16Array[] = [];
     for (let kk = 0; kk < k && predMasks.length === kk; kk++) {
       const m = auMasks(predictions, (clip * k + kk) * size, t);
       if (m) predMasks.push(m);
     }
-    const realMasks: Uint16Array[] = [];
     if (predMasks.length === k) {
-      for (const nb of neighbours) {
-        let m = kernel.listenerMasks.get(nb);
-        if (m === undefined) {
-          m = auMasks(listener, nb * size, t);
-          kernel.listenerMasks.set(nb, m);
-        }
-        if (!m) break;
-        realMasks.push(m);
-      }
-    }
-    if (realMasks.length === r) {
       auExact = new Float64Array(np);
       for (let p0 = 0; p0 < np; p0 += 8) {
         const ps = Array.from({ length: Math.min(8, np - p0) }, (_, l) => p0 + l);
-        const res = kernel.auExact(ps.map((p) => realMasks[p % r]), ps.map((p) => predMasks[Math.floor(p / r)]), t);
+        const res = kernel.auExact(ps.map((p) => realMasks[p % r]!), ps.map((p) => predMasks[Math.floor(p / r)]), t);
         for (let l = 0; l < ps.length; l++) auExact[ps[l]] = res[l];
       }
     }
   }
 
-  // A single reaction (or very few pairs): nothing to screen, compute exactly.
+  // The exact values of pairs `ps`, each AU group computed as EmotionDtwKernel would for its reaction.
   const exactValue = new Float64Array(np).fill(NaN);
-  const recheck = (ps: number[]) => {
+  const recheckAs = (ps: number[], au: ExactAuMode) => {
     for (let q = 0; q < ps.length; q += 4) {
       const batch = ps.slice(q, q + 4);
-      const [a, v, e] = kernel.exact(listener, batch.map(realOff), predictions, batch.map(predOff), t, auExact === null);
+      const [a, v, e] = kernel.exact(listener, batch.map(realOff), predictions, batch.map(predOff), t, au);
       for (let l = 0; l < batch.length; l++) {
         const p = batch[l];
         // Same order of operations as EmotionDtwKernel.run: res += w * dtw, group by group.
@@ -252,8 +301,16 @@ export function frdistClipMinimaScreened(
         exactValue[p] = x;
       }
     }
+  };
+  const recheck = (ps: number[]) => {
+    if (auExact) recheckAs(ps, "none");
+    else {
+      recheckAs(ps.filter((p) => realMasks[p % r] !== null), "binaryRows");
+      recheckAs(ps.filter((p) => realMasks[p % r] === null), "squares");
+    }
     if (work) work.exactPairs = (work.exactPairs ?? 0) + ps.length;
   };
+  // A single reaction: nothing to screen, compute exactly.
   if (r === 1) {
     recheck(Array.from({ length: np }, (_, p) => p));
     for (let kk = 0; kk < k; kk++) best[kk] = exactValue[kk];
@@ -300,6 +357,11 @@ export function frdistClipMinimaScreened(
   // prediction's bound, most promising first. Batches take one pair per prediction in turn, so each batch's results
   // tighten the bounds the next batch is checked against.
   const stages: (0 | 2)[] = auExact ? [2] : [0, 2];
+  const slack = new Float64Array(k).fill(NaN);
+  const auSlack = (kk: number) => {
+    if (Number.isNaN(slack[kk])) slack[kk] = binaryRowAuSlack(predictions, (clip * k + kk) * size, t);
+    return slack[kk];
+  };
   for (const group of stages) {
     const eps = screenEps(t, group === 0 ? 15 : 8);
     const w = group === 0 ? w0 : w2;
@@ -328,10 +390,12 @@ export function frdistClipMinimaScreened(
       if (batch.length === 0) break;
       const s = kernel.screen(group, listener, batch.map(realOff), predictions, batch.map(predOff), t);
       screened += batch.length;
-      for (let l = 0; l < batch.length; l++) {
+        for (let l = 0; l < batch.length; l++) {
         const p = batch[l];
-        lo[p] += w * lowRoot(s[l], eps);
-        hi[p] += w * highRoot(s[l], eps);
+        // The exact value of a 0/1 reaction's AUs uses the binary-AU formula: its absolute error bound too.
+        const abs = group === 0 && realMasks[p % r] !== null ? auSlack(Math.floor(p / r)) : 0;
+        lo[p] += w * lowRoot(s[l], eps, abs);
+        hi[p] += w * highRoot(s[l], eps, abs);
         alive[p] = 1;
         const kk = Math.floor(p / r);
         const h = hi[p] * (1 + F64_SLACK);

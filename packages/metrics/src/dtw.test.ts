@@ -200,7 +200,7 @@ describe("screening FRdist (one pair per lane)", () => {
     }
   });
 
-  it("gives exactly the lane kernel's minima: 0/1 AUs, continuous AUs, one reaction, duplicated reactions", () => {
+  it("gives exactly the lane kernel's minima: 0/1 AUs, continuous AUs, both, one reaction, duplicated reactions", () => {
     const t = 60;
     const synth = syntheticReactInputs({ n: 4, k: 5, t, nb: 3, seed: 61 });
     const smooth = {
@@ -209,7 +209,11 @@ describe("screening FRdist (one pair per lane)", () => {
       listener: { data: smoothSequences(5, t, 64), shape: [5, t, 25] },
       neighbours: { data: Float32Array.from({ length: 20 }, (_, i) => (i % 5 === Math.floor(i / 5) || i % 3 === 0 ? 1 : 0)), shape: [4, 5] },
     };
-    for (const inputs of [synth, smooth]) {
+    // REACT's usual case: real reactions with 0/1 AUs, generated ones with continuous AUs (EmotionDtwKernel's
+    // binary-AU formula, reproduced roundings and all).
+    const mixedPred = synth.predictions.data.map((x, i) => (i % 25 < 15 ? 0.8 * x + 0.1 * ((i * 7919) % 13) / 13 : x));
+    const mixed = { ...synth, predictions: { data: mixedPred, shape: synth.predictions.shape } };
+    for (const inputs of [synth, smooth, mixed]) {
       const p = prepareInputs(inputs);
       const lanes = new EmotionDtwKernel();
       const pairs = new PairDtwKernel();
