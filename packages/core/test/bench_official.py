@@ -1,56 +1,226 @@
-"""Times the official PyTorch modules at full size (random weights) for the bench table; run beside the fixtures.
+"""Times the official PyTorch PerFRDiff modules at full size (random weights) for `pnpm bench`'s side-by-side table.
 
-Usage: python3 bench_official.py OFFICIAL_DIR
-Prints one line per measurement: the guided denoiser step and the prior step for K=10 reactions of a 750-frame clip
-(15 windows of 50 frames batched together, as the official online inference does), on GPU and on CPU.
+Usage: python3 bench_official.py OFFICIAL_DIR [--device auto|cpu|cuda] [--threads N] [--train-batch N]
+                                 [--loops auto|measure|derive] [--min-time S]
+  OFFICIAL_DIR: the folder prepare_official.sh fills with the official files (never committed).
+
+Prints one JSON object per line (bench.mjs reads them): first {"key": "env", ...}, then
+{"key", "label", "seconds", "how": "measured"|"derived", "detail"} per measurement. The keys match bench.mjs's.
+
+What is timed (all float32, TF32 off, eval mode for sampling, train mode for the training step):
+- the guided denoiser step (`forward_with_cond_scale`, both guidance branches) for 1 window x K=10, 15 windows x K=10
+  (a 750-frame clip, batched as the official online inference does) and 15 windows x K=1;
+- the prior step (`forward_with_cond_scale`, guidance 1.0 = one branch) for 15 windows x K=10 and x K=1;
+- generation loops with the official DDIM samplers (`DecoderLatentDiffusion` / `PriorLatentDiffusion`
+  `ddim_sample_loop_progressive`, timestep spacing and step count set like the config's num_inference_timesteps):
+  the denoiser loop alone and the prior loop the official pipeline runs before it. Speaker conditions are given
+  (random, already encoded), so the emotion-VAE encodings of the speaker windows are not in the time. With
+  --loops measure the loops run for real; with derive (the default on CPU, where a 50-step K=10 loop takes minutes)
+  they are steps x the measured step, marked "derived";
+- one GAFRG training step of the denoiser as train_diffusion.py does it for the decoder loss: a batch of
+  TRAIN_BATCH 50-frame windows (the official batch is 4 speakers x k=10 = 40), timesteps drawn uniformly per speaker
+  and repeated k times, `DecoderLatentDiffusion.denoise` (q_sample + denoiser forward in train mode: dropout and
+  condition dropout on), the official MSELoss on [batch/k, k, 50*25], backward, AdamW(lr 1e-4, betas 0.9/0.999,
+  weight decay 1e-4) step. Not included: the frozen encoders' no-grad forwards and the prior's loss, which the
+  official LatentMatcher step also computes.
+Each time is the mean over repetitions after one untimed warm-up call (at least --min-time seconds, at least one).
 """
+import argparse
+import inspect
+import json
+import os
 import sys
 import time
 import types
 
-import torch
+ap = argparse.ArgumentParser()
+ap.add_argument("official_dir")
+ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (match the other side of the comparison)")
+ap.add_argument("--train-batch", type=int, default=40)
+ap.add_argument("--loops", default="auto", choices=["auto", "measure", "derive"])
+ap.add_argument("--min-time", type=float, default=None, help="seconds of timed repetitions per measurement")
+ap.add_argument("--skip-train", action="store_true")
+args = ap.parse_args()
+# Thread counts must be fixed before torch loads its BLAS: a distribution PyTorch built against the system BLAS
+# (BLAS_INFO=generic, e.g. Debian's with OpenBLAS put on LD_LIBRARY_PATH) sizes OpenBLAS's pool from these.
+for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[v] = str(args.threads)
+import torch  # noqa: E402
 
-sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, args.official_dir)
+# rotary_embedding_torch decorates with torch.cuda.amp.autocast(enabled=False); newer torch may drop that alias.
 if not hasattr(torch.cuda, "amp") or not hasattr(torch.cuda.amp, "autocast"):
     torch.cuda.amp = types.SimpleNamespace(autocast=lambda enabled=True: (lambda f: f))
+try:  # gaussian_diffusion.py imports an unused OpenCV constant; OpenCV is not needed for anything timed here.
+    import cv2  # noqa: F401
+except ImportError:
+    sys.modules["cv2"] = types.SimpleNamespace(CAP_PROP_XI_AUTO_BANDWIDTH_CALCULATION=0)
+import yaml  # noqa: E402
+
 from model.diffusion.diffusion_decoder.transformer_denoiser import TransformerDenoiser  # noqa: E402
-from model.diffusion.diffusion_prior.transformer_prior import DiffusionPriorNetwork  # noqa: E402
+from model.diffusion.diffusion_prior.transformer_prior import CausalTransformer, DiffusionPriorNetwork  # noqa: E402
+from model.diffusion.gaussian_diffusion import DecoderLatentDiffusion, PriorLatentDiffusion  # noqa: E402
+from model.diffusion.resample import UniformSampler  # noqa: E402
+from model.diffusion.utils.losses import MSELoss  # noqa: E402
 
-torch.set_grad_enabled(False)
+dev = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+torch.set_num_threads(args.threads)
 torch.backends.cuda.matmul.allow_tf32 = False
-K, WIN, NW = 10, 50, 15
-B = K * NW
-den = TransformerDenoiser(nfeats=25, latent_dim=512, ff_size=1024, num_layers=7, num_heads=4, dropout=0.1,
-                          arch="trans_dec", l_latent_embed_drop_prob=1.0, l_personal_embed_drop_prob=1.0,
-                          s_emotion_enc_drop_prob=1.0, past_l_emotion_drop_prob=1.0).eval()
-prior = DiffusionPriorNetwork(depth=4, guidance_scale=1.0).eval()
-print("params denoiser", sum(p.numel() for p in den.parameters()), "prior", sum(p.numel() for p in prior.parameters()))
+torch.backends.cudnn.allow_tf32 = False
+loops = args.loops if args.loops != "auto" else ("measure" if dev == "cuda" else "derive")
+min_time = args.min_time if args.min_time is not None else (1.0 if dev == "cuda" else 2.0)
+torch.manual_seed(0)
 
 
-def timeit(fn, dev, reps):
-    fn()
+class Cfg(dict):
+    """The official code reads its OmegaConf sections both as cfg.key and cfg.get(key)."""
+    __getattr__ = dict.__getitem__
+
+
+with open(os.path.join(args.official_dir, "configs/diffusion_model.yaml")) as f:
+    conf = yaml.safe_load(f)
+dc, pc = conf["diffusion_decoder"], conf["diffusion_prior"]
+W, K = dc["args"]["window_size"], dc["scheduler"]["k"]
+NW = dc["args"]["token_len"] // W  # 15 windows in a 750-frame clip
+
+# Denoiser: every YAML arg (the constructor takes **kwargs); s_audio_scale as the official matcher sets it.
+den = TransformerDenoiser(**dc["args"], s_audio_scale=dc["args"]["latent_dim"] ** -0.5).to(dev).eval()
+# Prior: the constructor forwards unknown keys to CausalTransformer, so pass only what those two accept.
+accepted = set(inspect.signature(DiffusionPriorNetwork).parameters) | set(inspect.signature(CausalTransformer).parameters)
+prior = DiffusionPriorNetwork(**{k: v for k, v in pc["args"].items() if k in accepted and k != "dim"}).to(dev).eval()
+
+
+def emit(key, label, seconds, how, detail=""):
+    print(json.dumps({"key": key, "label": label, "seconds": round(seconds, 6), "how": how, "detail": detail}), flush=True)
+
+
+def sync():
     if dev == "cuda":
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(reps):
+
+
+def timeit(fn):
+    fn()  # warm-up (allocator, kernels, caches)
+    sync()
+    n, t0 = 0, time.perf_counter()
+    while True:
         fn()
-    if dev == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / reps
+        sync()
+        n += 1
+        if time.perf_counter() - t0 >= min_time or n >= 50:
+            return (time.perf_counter() - t0) / n
 
 
-for dev in (["cuda"] if torch.cuda.is_available() else []) + ["cpu"]:
-    d, p = den.to(dev), prior.to(dev)
-    x = torch.randn(B, WIN, 25, device=dev)
-    t = torch.full((B,), 500, device=dev)
-    kw = {"speaker_audio_encodings": torch.randn(B, WIN, 78, device=dev),
-          "speaker_3dmm_encodings": torch.randn(B, WIN, 58, device=dev),
-          "speaker_latent_embed": torch.randn(B, 1, 512, device=dev)}
-    pkw = {"speaker_audio_encodings": kw["speaker_audio_encodings"], "speaker_3dmm_encodings": kw["speaker_3dmm_encodings"],
-           "speaker_latent_emb": kw["speaker_latent_embed"]}
-    xt = torch.randn(B, 1, 512, device=dev)
-    reps = 20 if dev == "cuda" else 3
-    sd = timeit(lambda: d.forward_with_cond_scale(x, t, kw), dev, reps)
-    sp = timeit(lambda: p.forward_with_cond_scale(xt, t, pkw), dev, reps)
-    print(f"{dev} threads={torch.get_num_threads()} denoiser_guided_step_s={sd:.4f} prior_step_s={sp:.4f} "
-          f"generate_K10_750f_50steps_s={(sd + sp) * 50:.2f} 10steps_s={(sd + sp) * 10:.2f}")
+def conditions(B):
+    return {"speaker_audio_encodings": torch.randn(B, W, dc["args"]["s_audio_dim"], device=dev),
+            "speaker_3dmm_encodings": torch.randn(B, W, dc["args"]["s_3dmm_dim"], device=dev),
+            "speaker_emotion_encodings": torch.rand(B, W, dc["args"]["s_emotion_dim"], device=dev),
+            "speaker_latent_embed": torch.randn(B, 1, dc["args"]["s_embed_dim"], device=dev)}
+
+
+def prior_conditions(c):
+    return {"speaker_audio_encodings": c["speaker_audio_encodings"], "speaker_3dmm_encodings": c["speaker_3dmm_encodings"],
+            "speaker_latent_emb": c["speaker_latent_embed"]}
+
+
+name = torch.cuda.get_device_name(0) if dev == "cuda" else "cpu"
+
+
+def blas_libraries():
+    """The BLAS the process really loaded: a generic-BLAS build is 10-20x slower on the reference libblas."""
+    try:
+        with open("/proc/self/maps") as m:
+            paths = {line.split()[-1] for line in m if "blas" in line.lower() or "libmkl" in line.lower()}
+    except OSError:
+        return []
+    return sorted(p for p in paths if p.startswith("/"))
+
+
+blas_info = torch.__config__.show()
+blas_info = blas_info[blas_info.find("BLAS_INFO="):].split(",")[0] if "BLAS_INFO=" in blas_info else ""
+commit = open(os.path.join(args.official_dir, "COMMIT")).read().strip() if os.path.exists(os.path.join(args.official_dir, "COMMIT")) else ""
+print(json.dumps({"key": "env", "torch": torch.__version__, "device": dev, "device_name": name,
+                  "threads": torch.get_num_threads(), "official_commit": commit, "loops": loops,
+                  "blas": blas_info, "blas_libraries": blas_libraries(),
+                  "params": {"denoiser": sum(p.numel() for p in den.parameters()),
+                             "prior": sum(p.numel() for p in prior.parameters())}}), flush=True)
+
+step = {}
+with torch.no_grad():
+    for key, nw, k in (("den_1x10", 1, K), ("den_15x10", NW, K), ("den_15x1", NW, 1)):
+        B = nw * k
+        x, t, c = torch.randn(B, W, 25, device=dev), torch.full((B,), 500, device=dev), conditions(B)
+        step[key] = timeit(lambda: den.forward_with_cond_scale(x, t, c))
+        emit(key, f"guided denoiser step, {nw} window{'s' if nw > 1 else ''} x K={k}", step[key], "measured")
+    for key, k in (("prior_15x10", K), ("prior_15x1", 1)):
+        B = NW * k
+        x, t, c = torch.randn(B, 1, pc["args"]["latent_dim"], device=dev), torch.full((B,), 500, device=dev), conditions(B)
+        step[key] = timeit(lambda: prior.forward_with_cond_scale(x, t, prior_conditions(c)))
+        emit(key, f"prior step, {NW} windows x K={k}", step[key], "measured")
+
+
+def sched(section, steps):
+    s = Cfg(section["scheduler"])
+    return s, s["num_train_timesteps"], steps
+
+
+def denoiser_loop(k, steps):
+    B = NW * k
+    diff = DecoderLatentDiffusion(*sched(dc, steps))
+    c = conditions(B)
+
+    def run():
+        with torch.no_grad():
+            return [o for o in diff.ddim_sample_loop_progressive(matcher=None, model=den, model_kwargs=c, shape=(B, W, 25))][-1]
+    return timeit(run)
+
+
+def prior_loop(k, steps):
+    B = NW * k
+    diff = PriorLatentDiffusion(Cfg(pc["args"]), *sched(pc, steps))
+    c = prior_conditions(conditions(B))
+    gt = torch.zeros(B, 1, pc["args"]["latent_dim"], device=dev)  # the official loop takes only its shape
+
+    def run():
+        with torch.no_grad():
+            return [o for o in diff.ddim_sample_loop_progressive(matcher=None, model=prior, model_kwargs=c, gt=gt)][-1]
+    return timeit(run)
+
+
+for k, steps_list in ((K, (50, 10)), (1, (50, 10, 5))):
+    for steps in steps_list:
+        sk = f"{NW}x{k}"
+        what = f"K={k} x {NW * W} frames, {steps} DDIM steps"
+        if loops == "measure":
+            emit(f"gen_k{k}_{steps}", f"generate {what}: denoiser loop", denoiser_loop(k, steps), "measured")
+            emit(f"prior_loop_k{k}_{steps}", f"generate {what}: prior loop", prior_loop(k, steps), "measured")
+        else:
+            emit(f"gen_k{k}_{steps}", f"generate {what}: denoiser loop", steps * step[f"den_{sk}"], "derived",
+                 f"{steps} x guided denoiser step {sk}")
+            emit(f"prior_loop_k{k}_{steps}", f"generate {what}: prior loop", steps * step[f"prior_{sk}"], "derived",
+                 f"{steps} x prior step {sk}")
+
+if not args.skip_train:
+    TB = args.train_batch
+    k = K if TB % K == 0 else 1  # timesteps per speaker, repeated k times as the official denoise() does
+    diff = DecoderLatentDiffusion(Cfg(dc["scheduler"], k=k), dc["scheduler"]["num_train_timesteps"],
+                                  dc["scheduler"]["num_inference_timesteps"])
+    sampler = UniformSampler(diff)
+    den.train()
+    opt = torch.optim.AdamW(den.parameters(), lr=conf["optimizer"]["args"]["lr"],
+                            betas=tuple(conf["optimizer"]["args"]["beta"]),
+                            weight_decay=float(conf["optimizer"]["args"]["weight_decay"]))
+    x0 = torch.rand(TB, W, 25, device=dev) * 2 - 1
+    c = conditions(TB)
+
+    def train_step():
+        t, _ = sampler.sample(TB // k, dev)
+        out = diff.denoise(den, x0, t, model_kwargs=c)  # {prediction_emotion, target_emotion}: [TB/k, k, W, 25]
+        loss = MSELoss(out["prediction_emotion"].reshape(-1, k, W * 25), out["target_emotion"].reshape(-1, k, W * 25))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    emit("train", f"GAFRG training step ({TB} windows, AdamW)", timeit(train_step), "measured",
+         "q_sample + denoiser forward (train mode) + MSE + backward + AdamW")

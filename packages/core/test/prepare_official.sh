@@ -1,5 +1,5 @@
 #!/bin/bash
-# Copies the few official PerFRDiff module files that make_parity_fixtures.py needs into a git-ignored folder
+# Copies the few official PerFRDiff files that make_parity_fixtures.py and bench_official.py need into a git-ignored folder
 # (never committed: their code stays theirs), plus empty package markers and two tiny stubs for imports the
 # modules pull in but the parity run does not use (beartype decorators, utils.util.checkpoint_load).
 # usage: prepare_official.sh /path/to/PerFRDiff.git [dest=.device/core/official]
@@ -11,7 +11,9 @@ files="model/diffusion/diffusion_decoder/transformer_denoiser.py model/diffusion
 model/diffusion/operator/position_encoding.py model/diffusion/operator/cross_attention.py
 model/diffusion/diffusion_prior/transformer_prior.py model/diffusion/diffusion_prior/rotary_embedding_torch.py
 model/diffusion/utils/util.py model/person_specific/PersonSpecificEncoder.py model/diffusion/rnn.py
-model/diffusion/torch.py model/modifier/network.py configs/rewrite_weight.yaml"
+model/diffusion/torch.py model/modifier/network.py configs/rewrite_weight.yaml
+model/diffusion/gaussian_diffusion.py model/diffusion/resample.py model/diffusion/utils/losses.py
+configs/diffusion_model.yaml"
 for f in $files; do
   mkdir -p "$dest/$(dirname "$f")"
   git -C "$repo" show "HEAD:$f" > "$dest/$f"

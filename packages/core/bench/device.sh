@@ -1,0 +1,53 @@
+#!/bin/bash
+# The GPU variant of `pnpm bench`: our WebGPU side (tfjs-webgpu through Dawn) and the official PyTorch code on CUDA,
+# measured in one run on the device machine, printed as the same side-by-side table as bench.mjs.
+#
+#   packages/core/bench/device.sh prepare   here, from the repo root, after `cd packages/core && pnpm build`:
+#       bundles bench.mjs (esbuild, dist included), compresses node and dawn.node, fills .device/core/official from
+#       the official mirror (OFFICIAL_REPO) and .gl/ with the Vulkan loader debs when missing; prints what to carry.
+#   packages/core/bench/device.sh run       on the device (no npm, no network), from the repo root, carrying
+#       .device/core/device, .device/core/official and .gl. Env passes through to bench.mjs (REPS, TRAIN_BATCH, ...).
+set -euo pipefail
+D=.device/core/device
+case "${1:-}" in
+prepare)
+  mkdir -p "$D"
+  test -f packages/core/dist/index.js || { echo "build first: cd packages/core && pnpm build" >&2; exit 1; }
+  esbuild=$(ls -d node_modules/.pnpm/esbuild@0.25.*/node_modules/esbuild/bin/esbuild | head -1)
+  "$esbuild" packages/core/bench/bench.mjs --bundle --platform=node --format=esm --main-fields=main,module \
+    --outfile="$D/bench.mjs" --log-level=warning \
+    --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  test -f "$D/node.xz" || xz -T2 -c "$(command -v node)" > "$D/node.xz"
+  dawn=$(ls node_modules/.pnpm/webgpu@*/node_modules/webgpu/dist/linux-x64/dawn.node | head -1)
+  test -f "$D/dawn.node.xz" || xz -T2 -c "$dawn" > "$D/dawn.node.xz"
+  test -f .device/core/official/configs/diffusion_model.yaml ||
+    bash packages/core/test/prepare_official.sh "${OFFICIAL_REPO:-/work/.mirror/xk0720+PerFRDiff/repo}"
+  if ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
+    mkdir -p .gl /tmp/amd64/partial
+    o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+    apt-get $o update >/dev/null
+    (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+  fi
+  du -sh "$D" .device/core/official .gl
+  echo "carry: $D .device/core/official .gl"
+  ;;
+run)
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  # The NVIDIA driver's Vulkan ICD lives under /usr/local/nvidia on the device.
+  if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+    export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  fi
+  xz -dc "$D/node.xz" > /tmp/node && chmod +x /tmp/node
+  xz -dc "$D/dawn.node.xz" > /tmp/dawn.node
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+  python3 -c 'import torch, einops, yaml; print("python3 torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")'
+  BACKEND=webgpu DAWN_NODE=/tmp/dawn.node PYTHON="${PYTHON:-python3}" OFFICIAL_DIR="$PWD/.device/core/official" \
+    OFFICIAL_BENCH="$PWD/packages/core/test/bench_official.py" TORCH_DEVICE="${TORCH_DEVICE:-cuda}" \
+    /tmp/node "$D/bench.mjs"
+  ;;
+*)
+  echo "usage: $0 prepare|run" >&2
+  exit 2
+  ;;
+esac
