@@ -90,7 +90,35 @@ function denoiserInputs(B) {
 const disposeInputs = (i) => tf.dispose([i.x, ...Object.values(i.cond)]);
 
 console.log(`# ${new Date().toISOString()} | ${cpus().length} x ${cpus()[0]?.model ?? "?"} | node ${process.version} | tfjs ${tf.version.tfjs} ${backend}` +
-  (ourThreads ? `, ${ourThreads} thread${ourThreads > 1 ? "s" : ""}` : "") + ` | load average ${loadavg()[0].toFixed(2)} (other processes slow both sides)`);
+  (ourThreads ? `, ${ourThreads} thread${ourThreads > 1 ? "s" : ""}` : "") + ` | load average ${loadavg()[0].toFixed(2)}`);
+
+// --- is the PyTorch side available? ------------------------------------------------------------------------------
+const torchSide = new Map();
+let torchEnv = null;
+let skipped = null; // why the PyTorch side does not run (checked before ours, announced at once)
+const officialDir = env.OFFICIAL_DIR ?? join(repo, ".device/core/official");
+const script = env.OFFICIAL_BENCH ?? fileURLToPath(new URL("../test/bench_official.py", import.meta.url));
+const python = env.PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+const pydeps = env.PYDEPS ?? join(repo, ".device/core/pydeps");
+const openblas = env.OPENBLAS_DIR ?? join(repo, ".device/core/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread");
+const childEnv = {
+  ...env,
+  PYTHONUNBUFFERED: "1",
+  PYTHONPATH: [existsSync(pydeps) ? pydeps : null, env.PYTHONPATH].filter(Boolean).join(":"),
+  LD_LIBRARY_PATH: [existsSync(openblas) ? openblas : null, env.LD_LIBRARY_PATH].filter(Boolean).join(":"),
+};
+if (env.PYTORCH === "0") skipped = "PYTORCH=0";
+else if (!existsSync(join(officialDir, "configs/diffusion_model.yaml"))) {
+  skipped = `no official files in ${officialDir} (run packages/core/test/prepare_official.sh /path/to/PerFRDiff, or set OFFICIAL_DIR)`;
+} else if (!existsSync(script)) skipped = `no ${script} (set OFFICIAL_BENCH)`;
+else {
+  const probe = spawnSync(python, ["-c", "import torch, einops, yaml, numpy"], { env: childEnv, encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    const why = probe.error ? probe.error.message : probe.stderr.trim().split("\n").pop();
+    skipped = `${python} cannot run the official code (${why}); set PYTHON, or PYDEPS for a pip --target folder with einops`;
+  }
+}
+if (skipped) console.log(`PyTorch side will be skipped: ${skipped}`);
 
 // --- ours -----------------------------------------------------------------------------------------------------
 const weights = randomWeights(cfg, "denoiser", 1);
@@ -171,31 +199,6 @@ tf.dispose(Object.values(clip));
 gen.dispose();
 
 // --- PyTorch, same run --------------------------------------------------------------------------------------------
-const torchSide = new Map();
-let torchEnv = null;
-let skipped = null;
-const officialDir = env.OFFICIAL_DIR ?? join(repo, ".device/core/official");
-const script = env.OFFICIAL_BENCH ?? fileURLToPath(new URL("../test/bench_official.py", import.meta.url));
-const python = env.PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-const pydeps = env.PYDEPS ?? join(repo, ".device/core/pydeps");
-const openblas = env.OPENBLAS_DIR ?? join(repo, ".device/core/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread");
-const childEnv = {
-  ...env,
-  PYTHONUNBUFFERED: "1",
-  PYTHONPATH: [existsSync(pydeps) ? pydeps : null, env.PYTHONPATH].filter(Boolean).join(":"),
-  LD_LIBRARY_PATH: [existsSync(openblas) ? openblas : null, env.LD_LIBRARY_PATH].filter(Boolean).join(":"),
-};
-if (env.PYTORCH === "0") skipped = "PYTORCH=0";
-else if (!existsSync(join(officialDir, "configs/diffusion_model.yaml"))) {
-  skipped = `no official files in ${officialDir} (run packages/core/test/prepare_official.sh /path/to/PerFRDiff, or set OFFICIAL_DIR)`;
-} else if (!existsSync(script)) skipped = `no ${script} (set OFFICIAL_BENCH)`;
-else {
-  const probe = spawnSync(python, ["-c", "import torch, einops, yaml, numpy"], { env: childEnv, encoding: "utf8" });
-  if (probe.error || probe.status !== 0) {
-    const why = probe.error ? probe.error.message : probe.stderr.trim().split("\n").pop();
-    skipped = `${python} cannot run the official code (${why}); set PYTHON, or PYDEPS for a pip --target folder with einops`;
-  }
-}
 if (!skipped) {
   const device = env.TORCH_DEVICE ?? (gpu ? "cuda" : "cpu");
   const threads = env.TORCH_THREADS ?? String(ourThreads ?? cpus().length);
