@@ -205,8 +205,9 @@ export class ReactionGenerator {
       const den = this.denoiser;
       // Guidance happens inside the denoiser (zeroed projected conditions), so the sampler runs unguided; the
       // conditions' cross-attention keys/values are computed once for the whole chain.
-      const cache = den.conditionCache(cond, B, true, weights);
-      owned.push(...cache.layers.flatMap((l) => [l.k, l.v]));
+      // guidance 1 is the conditional prediction alone: no unconditional branch to compute
+      const cache = den.conditionCache(cond, B, guidance !== 1, weights);
+      owned.push(...cache.layers.flatMap((l) => [l.k, l.vT]));
       const fn: Denoiser = (x, t) => den.forwardCached(x, t, cache, guidance, weights);
       const sched = cfg.diffusion_decoder.scheduler;
       const name = o.sampler ?? "ddim";

@@ -117,6 +117,20 @@ describe.each(["cpu", "wasm"] as const)("parity with the official PyTorch module
     cache.dispose();
   });
 
+  it("denoiser at guidance 1 (conditional branch only) equals the full guided computation", () => {
+    const den = new TransformerDenoiser(cfg.diffusion_decoder.args, load("denoiser"));
+    const [x, t] = [input("sample"), ints("timesteps")];
+    const close = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(b)).dataSync()[0];
+    // g = 1 + 2^-20 runs both branches: uncond + g (cond - uncond) differs from cond by 1e-6 (cond - uncond)
+    const full = den.forwardWithCondScale(x, t, denoiserCond(), 1 + 2 ** -20);
+    const skipped = den.forwardWithCondScale(x, t, denoiserCond(), 1);
+    expect(close(skipped, full)).toBeLessThan(1e-5);
+    expect(close(den.forward(x, t, denoiserCond()), full)).toBeLessThan(1e-5);
+    const cache = den.conditionCache(denoiserCond(), 2, false);
+    expect(close(den.forwardCached(x, t, cache), full)).toBeLessThan(1e-5);
+    cache.dispose();
+  });
+
   it("PWSG branches and the personalised (weight-shifted) denoiser; base weights untouched", () => {
     const base = load("denoiser");
     const den = new TransformerDenoiser(cfg.diffusion_decoder.args, base);

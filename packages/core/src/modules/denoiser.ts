@@ -181,7 +181,7 @@ export class TransformerDenoiser {
         if (cache) {
           const t = keyValueHeads(w, `${p}.multihead_attn`, mem, cfg.num_heads);
           const c = cache.layers[i];
-          kv = { k: tf.concat([t.k, c.k], 2) as tf.Tensor4D, v: tf.concat([t.v, c.v], 2) as tf.Tensor4D };
+          kv = { k: tf.concat([t.k, c.k], 2) as tf.Tensor4D, vT: tf.concat([t.vT, c.vT], 3) as tf.Tensor4D };
         }
         return decoderLayer(w, p, prev, mem, cfg.num_heads, cfg.activation, kv);
       });
@@ -227,18 +227,21 @@ export class TransformerDenoiser {
       if (M + 1 > POS_LEN) throw new Error(`memory ${M + 1} exceeds the ${POS_LEN} learned positions`);
       mem = tf.add(mem, tf.reshape(tf.slice(weights.get("mem_pos.pe"), [1, 0, 0], [M, 1, D]), [1, M, D]));
       const m = mem;
-      return Array.from({ length: cfg.num_layers }, (_, i) => keyValueHeads(weights, `decoder.layers.${i}.multihead_attn`, m, cfg.num_heads)).flatMap((kv) => [kv.k, kv.v]);
+      return Array.from({ length: cfg.num_layers }, (_, i) => keyValueHeads(weights, `decoder.layers.${i}.multihead_attn`, m, cfg.num_heads)).flatMap((kv) => [kv.k, kv.vT]);
     });
-    const layers: KeyValueHeads[] = Array.from({ length: cfg.num_layers }, (_, i) => ({ k: flat[2 * i] as tf.Tensor4D, v: flat[2 * i + 1] as tf.Tensor4D }));
+    const layers: KeyValueHeads[] = Array.from({ length: cfg.num_layers }, (_, i) => ({ k: flat[2 * i] as tf.Tensor4D, vT: flat[2 * i + 1] as tf.Tensor4D }));
     return {
       batch,
       guided,
       layers,
-      dispose: () => layers.forEach((l) => tf.dispose([l.k, l.v])),
+      dispose: () => layers.forEach((l) => tf.dispose([l.k, l.vT])),
     };
   }
 
-  /** forwardWithCondScale with the conditions taken from a cache made by {@link conditionCache} (same weights). */
+  /**
+   * forwardWithCondScale with the conditions taken from a cache made by {@link conditionCache} (same weights). An
+   * unguided cache gives the conditional prediction (guidance 1) at half the cost.
+   */
   forwardCached(sample: tf.Tensor, timesteps: Timesteps, cache: ConditionCache, guidanceScale = this.config.guidance_scale, weights: WeightSource = this.weights): tf.Tensor {
     const B = this.validate(sample, timesteps, {});
     if (B !== cache.batch) throw new Error(`sample batch ${B} does not match the condition cache's ${cache.batch}`);
@@ -254,6 +257,7 @@ export class TransformerDenoiser {
   /**
    * Classifier-free guided prediction as the official `forward_with_cond_scale`: the unconditional branch sees
    * the same time token with every condition token zeroed; returns uncond + g * (cond - uncond), [B, W, nfeats].
+   * With g = 1 only the conditional branch runs.
    */
   forwardWithCondScale(
     sample: tf.Tensor,
@@ -267,6 +271,8 @@ export class TransformerDenoiser {
       const time = this.timeToken(weights, timesteps);
       const condTokens = this.conditionTokens(weights, cond);
       const memC = tf.concat([time, ...condTokens], 1);
+      // uncond + 1 * (cond - uncond) is the conditional branch: skip the unconditional one
+      if (guidanceScale === 1) return this.core(weights, sample, memC);
       const memU = tf.concat([time, ...condTokens.map((t) => tf.zerosLike(t))], 1);
       const out = this.core(weights, tf.concat([sample, sample], 0), tf.concat([memU, memC], 0));
       const [u, c] = tf.split(out, [B, B], 0);

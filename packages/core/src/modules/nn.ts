@@ -6,19 +6,21 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
+import { bmm, matmulLast } from "./matmul";
 
 /**
- * Transposed copies ([in, out]) of PyTorch-layout weights, made once per weight tensor: tfjs-wasm multiplies by a
- * transposed operand ~15x slower than by a plain one (measured: 266 ms vs 18 ms for 1000x512x512), so x W^T is
- * computed as x (W^T) with W^T cached. Entries whose weight was disposed (e.g. a dropped personalisation overlay)
- * are freed on the next miss.
+ * Tensors derived from weights, made once per weight tensor: transposed copies ([in, out]) of PyTorch-layout
+ * weights, because tfjs-wasm multiplies by a transposed operand ~15x slower than by a plain one (measured: 266 ms vs
+ * 18 ms for 1000x512x512), and the q/k/v parts of in_proj biases, because tfjs-wasm caches each product's packed
+ * weights by the tensors of its weight and bias: a bias split anew at every call would repack the weights every
+ * time. Entries whose weight was disposed (e.g. a dropped personalisation overlay) are freed on the next miss.
  */
-const transposed = new Map<tf.Tensor, tf.Tensor2D[]>();
+const derived = new Map<tf.Tensor, Map<string, tf.Tensor[]>>();
 
 let caching = true;
 
 /**
- * Runs `fn` with the transpose cache bypassed: needed when gradients must flow into weights that are not
+ * Runs `fn` with the weight cache bypassed: needed when gradients must flow into weights that are not
  * tf.Variables (e.g. training the hypernetwork through edited weights). Variables always bypass the cache.
  */
 export function withoutWeightCache<T>(fn: () => T): T {
@@ -31,32 +33,37 @@ export function withoutWeightCache<T>(fn: () => T): T {
   }
 }
 
-export function transposedParts(W: tf.Tensor, parts = 1): tf.Tensor2D[] {
-  if (!caching || W instanceof tf.Variable) {
-    // inside the graph, so gradients reach W
-    return (parts === 1 ? [W as tf.Tensor2D] : (tf.split(W, parts, 0) as tf.Tensor2D[])).map((p) => tf.transpose(p) as tf.Tensor2D);
-  }
-  const hit = transposed.get(W);
-  if (hit && hit.length === parts && !W.isDisposed) return hit;
-  for (const [k, v] of transposed) {
+function cachedDerived(W: tf.Tensor, kind: string, make: () => tf.Tensor[]): tf.Tensor[] {
+  if (!caching || W instanceof tf.Variable) return make(); // inside the graph, so gradients reach W
+  const hit = derived.get(W)?.get(kind);
+  if (hit && !W.isDisposed) return hit;
+  for (const [k, v] of derived) {
     if (k.isDisposed) {
-      v.forEach((t) => t.dispose());
-      transposed.delete(k);
+      for (const ts of v.values()) ts.forEach((t) => t.dispose());
+      derived.delete(k);
     }
   }
-  if (hit) {
-    hit.forEach((t) => t.dispose());
-    transposed.delete(W);
-  }
-  const made = tf.tidy(() => (tf.split(W, parts, 0) as tf.Tensor2D[]).map((p) => tf.keep(tf.transpose(p) as tf.Tensor2D)));
-  transposed.set(W, made);
+  const made = tf.tidy(() => make().map((t) => tf.keep(t)));
+  let entry = derived.get(W);
+  if (!entry) derived.set(W, (entry = new Map()));
+  entry.set(kind, made);
   return made;
 }
 
-/** Frees every cached transposed weight (they are re-made on demand). */
+/** W [parts*out, in] split into `parts` row blocks, each transposed to [in, out] (cached). */
+export function transposedParts(W: tf.Tensor, parts = 1): tf.Tensor2D[] {
+  return cachedDerived(W, `T${parts}`, () => (parts === 1 ? [W] : tf.split(W, parts, 0)).map((p) => tf.transpose(p))) as tf.Tensor2D[];
+}
+
+/** A bias [parts*out] split into `parts` pieces (cached). */
+export function splitParts(b: tf.Tensor, parts: number): tf.Tensor1D[] {
+  return cachedDerived(b, `S${parts}`, () => tf.split(b, parts, 0)) as tf.Tensor1D[];
+}
+
+/** Frees every cached derived weight (they are re-made on demand). */
 export function clearTransposeCache(): void {
-  for (const v of transposed.values()) v.forEach((t) => t.dispose());
-  transposed.clear();
+  for (const v of derived.values()) for (const ts of v.values()) ts.forEach((t) => t.dispose());
+  derived.clear();
 }
 
 /** y = x W^T + b for x [..., in] -> [..., out]. */
@@ -66,11 +73,7 @@ export function linear(w: WeightSource, prefix: string, x: tf.Tensor, bias = tru
   if (x.shape[x.shape.length - 1] !== inDim) {
     throw new Error(`${prefix}: input last dimension ${x.shape[x.shape.length - 1]} does not match weight [${W.shape}]`);
   }
-  const lead = x.shape.slice(0, -1);
-  const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-  let y: tf.Tensor = tf.matMul(x2, transposedParts(W)[0]);
-  if (bias) y = tf.add(y, w.get(`${prefix}.bias`));
-  return tf.reshape(y, [...lead, W.shape[0]]);
+  return matmulLast(x, transposedParts(W)[0], bias ? w.get(`${prefix}.bias`) : undefined);
 }
 
 /** LayerNorm over the last dimension with weight and bias (torch.nn.LayerNorm). */
@@ -95,9 +98,42 @@ function heads(x: tf.Tensor, h: number): tf.Tensor4D {
   return tf.transpose(tf.reshape(x, [b, l, h, d / h]), [0, 2, 1, 3]) as tf.Tensor4D;
 }
 
+/** Splits [B, L, H*Dh] into transposed heads [B, H, Dh, L]. */
+function headsTransposed(x: tf.Tensor, h: number): tf.Tensor4D {
+  const [b, l, d] = x.shape;
+  return tf.transpose(tf.reshape(x, [b, l, h, d / h]), [0, 2, 3, 1]) as tf.Tensor4D;
+}
+
+/** Keys and values of an attention, projected and split into heads: k [B, H, L, Dh], values transposed vT [B, H, Dh, L]. */
+export interface KeyValueHeads {
+  k: tf.Tensor4D;
+  vT: tf.Tensor4D;
+}
+
+/** Scaled dot-product attention of queries [B, Lq, H*Dh] -> [B, Lq, H*Dh] (heads merged). */
+function attend(q: tf.Tensor, kv: KeyValueHeads): tf.Tensor {
+  const [B, H, Lk, Dh] = kv.k.shape;
+  const Lq = q.shape[1] as number;
+  const scale = 1 / Math.sqrt(Dh);
+  if (tf.getBackend() !== "wasm") {
+    const p = tf.softmax(tf.mul(tf.matMul(heads(q, H), kv.k, false, true), scale), -1);
+    const ctx = tf.matMul(p as tf.Tensor4D, kv.vT, false, true); // [B, H, Lq, Dh]
+    return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B, Lq, H * Dh]);
+  }
+  // tfjs-wasm: one product per (batch, head) (see matmul.ts); each product repacks its right operand (~8 ns per
+  // element), so the products are transposed to pack the smaller one: scores^T = K Q^T, context^T = V^T P^T.
+  const qT = tf.reshape(headsTransposed(q, H), [B * H, Dh, Lq]) as tf.Tensor3D;
+  const sT = tf.mul(bmm(tf.reshape(kv.k, [B * H, Lk, Dh]) as tf.Tensor3D, qT), scale); // [B*H, Lk, Lq]
+  const e = tf.exp(tf.sub(sT, tf.max(sT, 1, true))); // softmax over the keys (axis 1)
+  const pT = tf.div(e, tf.sum(e, 1, true)) as tf.Tensor3D;
+  const ctxT = bmm(tf.reshape(kv.vT, [B * H, Dh, Lk]) as tf.Tensor3D, pT); // [B*H, Dh, Lq]
+  return tf.reshape(tf.transpose(tf.reshape(ctxT, [B, H, Dh, Lq]), [0, 3, 1, 2]), [B, Lq, H * Dh]);
+}
+
 /**
  * torch.nn.MultiheadAttention (eval: no dropout, no masks) with `in_proj_weight` [3D, D], `in_proj_bias`,
- * `out_proj.*`. query [B, Lq, D], key/value [B, Lk, D] -> [B, Lq, D].
+ * `out_proj.*`. query [B, Lq, D], key/value [B, Lk, D] -> [B, Lq, D]; `keyValue` replaces the key/value
+ * projections (already made, e.g. cached).
  */
 export function multiheadAttention(
   w: WeightSource,
@@ -109,44 +145,23 @@ export function multiheadAttention(
   keyValue?: KeyValueHeads,
 ): tf.Tensor {
   const Win = w.get(`${prefix}.in_proj_weight`);
-  const bin = w.get(`${prefix}.in_proj_bias`);
   const D = Win.shape[1] as number;
   if (D % numHeads !== 0) throw new Error(`${prefix}: model dim ${D} is not divisible by ${numHeads} heads`);
-  const [Wq, Wk, Wv] = transposedParts(Win, 3); // [D, D] each, already transposed
-  const [bq, bk, bv] = tf.split(bin, 3, 0);
-  const proj = (x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor) => {
-    const B = x.shape[0] as number;
-    const L = x.shape[1] as number;
-    return tf.reshape(tf.add(tf.matMul(tf.reshape(x, [-1, D]) as tf.Tensor2D, W), b), [B, L, D]);
-  };
-  const q = heads(proj(query, Wq, bq), numHeads);
-  const k = keyValue ? keyValue.k : heads(proj(key, Wk, bk), numHeads);
-  const v = keyValue ? keyValue.v : heads(proj(value, Wv, bv), numHeads);
-  const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D / numHeads));
-  const ctx = tf.matMul(tf.softmax(scores, -1), v); // [B, H, Lq, Dh]
-  const B = ctx.shape[0] as number;
-  const Lq = ctx.shape[2] as number;
-  const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B, Lq, D]);
-  return linear(w, `${prefix}.out_proj`, merged);
+  const [Wq] = transposedParts(Win, 3); // [D, D] each, already transposed
+  const [bq] = splitParts(w.get(`${prefix}.in_proj_bias`), 3);
+  const q = matmulLast(query, Wq, bq);
+  const kv = keyValue ?? keyValueHeads(w, prefix, key, numHeads, value);
+  return linear(w, `${prefix}.out_proj`, attend(q, kv));
 }
 
-/** Keys and values of an attention, already projected and split into heads: [B, H, L, Dh] each. */
-export interface KeyValueHeads {
-  k: tf.Tensor4D;
-  v: tf.Tensor4D;
-}
-
-/** Projects x [B, L, D] with the key and value rows of `<prefix>.in_proj_*` into heads. */
-export function keyValueHeads(w: WeightSource, prefix: string, x: tf.Tensor, numHeads: number): KeyValueHeads {
-  const Win = w.get(`${prefix}.in_proj_weight`);
-  const D = Win.shape[1] as number;
-  const [, Wk, Wv] = transposedParts(Win, 3);
-  const [, bk, bv] = tf.split(w.get(`${prefix}.in_proj_bias`), 3, 0);
-  const B = x.shape[0] as number;
-  const L = x.shape[1] as number;
-  const x2 = tf.reshape(x, [-1, D]) as tf.Tensor2D;
-  const proj = (W: tf.Tensor2D, b: tf.Tensor) => heads(tf.reshape(tf.add(tf.matMul(x2, W), b), [B, L, D]), numHeads);
-  return { k: proj(Wk, bk), v: proj(Wv, bv) };
+/**
+ * Projects x [B, L, D] (keys; `value` for the values, default x) with the key and value rows of
+ * `<prefix>.in_proj_*` into heads.
+ */
+export function keyValueHeads(w: WeightSource, prefix: string, x: tf.Tensor, numHeads: number, value: tf.Tensor = x): KeyValueHeads {
+  const [, Wk, Wv] = transposedParts(w.get(`${prefix}.in_proj_weight`), 3);
+  const [, bk, bv] = splitParts(w.get(`${prefix}.in_proj_bias`), 3);
+  return { k: heads(matmulLast(x, Wk, bk), numHeads), vT: headsTransposed(matmulLast(value, Wv, bv), numHeads) };
 }
 
 /**
@@ -186,8 +201,8 @@ export function encoderLayer(
 
 /** One torch.nn.GRUCell step (gate order r, z, n). x [B, in], h [B, H] -> [B, H]. */
 export function gruCell(w: WeightSource, prefix: string, x: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
-  const gi = tf.add(tf.matMul(x, transposedParts(w.get(`${prefix}.weight_ih`))[0]), w.get(`${prefix}.bias_ih`));
-  const gh = tf.add(tf.matMul(h, transposedParts(w.get(`${prefix}.weight_hh`))[0]), w.get(`${prefix}.bias_hh`));
+  const gi = matmulLast(x, transposedParts(w.get(`${prefix}.weight_ih`))[0], w.get(`${prefix}.bias_ih`));
+  const gh = matmulLast(h, transposedParts(w.get(`${prefix}.weight_hh`))[0], w.get(`${prefix}.bias_hh`));
   const [ir, iz, inn] = tf.split(gi, 3, 1);
   const [hr, hz, hn] = tf.split(gh, 3, 1);
   const r = tf.sigmoid(tf.add(ir, hr));

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DiffusionPriorConfig } from "../config";
+import { bmm } from "./matmul";
 import { linear, shapes, silu } from "./nn";
 import { timestepCount } from "./denoiser";
 import type { Timesteps } from "./denoiser";
@@ -141,15 +142,15 @@ export class DiffusionPrior {
     // cosine similarity, both sides scaled by sqrt(16)
     q = tf.mul(l2normalize(q), 4);
     k = tf.mul(l2normalize(k), 4);
-    // one shared key/value head: tile it over the heads (tfjs matMul does not broadcast batch dims reliably)
-    const perHead = (x: tf.Tensor) => tf.tile(tf.expandDims(x, 1), [1, c.heads, 1, 1]) as tf.Tensor4D;
-    let sim = tf.matMul(q as tf.Tensor4D, perHead(k), false, true); // [B, H, n, n+1]
+    // one key/value head shared by every query head: the heads' queries are rows of one product per batch entry
+    const qRows = tf.reshape(q, [B, c.heads * n, c.dim_head]) as tf.Tensor3D;
+    let sim: tf.Tensor = tf.reshape(bmm(qRows, tf.transpose(k, [0, 2, 1]) as tf.Tensor3D), [B, c.heads, n, n + 1]);
     sim = tf.add(sim, bias);
     const mask = new Float32Array(n * (n + 1));
     for (let i = 0; i < n; i++) for (let j = i + 2; j <= n; j++) mask[i * (n + 1) + j] = 1;
     sim = tf.where(tf.cast(tf.tensor2d(mask, [n, n + 1]), "bool"), tf.fill(sim.shape, -3.4028234663852886e38), sim);
     const attn = tf.softmax(sim, -1);
-    const out = tf.matMul(attn as tf.Tensor4D, perHead(v)); // [B, H, n, dh]
+    const out = tf.reshape(bmm(tf.reshape(attn, [B, c.heads * n, n + 1]) as tf.Tensor3D, v as tf.Tensor3D), [B, c.heads, n, c.dim_head]);
     const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B, n, c.heads * c.dim_head]);
     return gainNorm(w, `${p}.to_out.1.g`, linear(w, `${p}.to_out.0`, merged, false));
   }
