@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // import.meta.url in the CommonJS build (the threaded wasm backend resolves the package's files from it).
+  shims: true,
 });
