@@ -5,7 +5,8 @@ import { bmm } from "./matmul";
 
 // The wasm fast path (one XNNPACK product per batch entry, on views) against tfjs's own cpu kernels, values and
 // gradients, for equal batches, a shared left or right operand, and a fused bias.
-const cases: [string, number[], number[], boolean][] = [
+type Shape = [number, number, number];
+const cases: [string, Shape, Shape, boolean][] = [
   ["equal batches", [5, 7, 9], [5, 9, 11], false],
   ["shared right operand, bias", [4, 6, 8], [1, 8, 3], true],
   ["shared left operand", [1, 6, 8], [3, 8, 5], false],
@@ -14,7 +15,7 @@ const cases: [string, number[], number[], boolean][] = [
 
 type Result = { y: Float32Array; grads: Float32Array[] };
 
-function run(sa: number[], sb: number[], withBias: boolean, reference: boolean): Result {
+function run(sa: Shape, sb: Shape, withBias: boolean, reference: boolean): Result {
   return tf.tidy(() => {
     const a = tf.randomNormal(sa, 0, 1, "float32", 1) as tf.Tensor3D;
     const b = tf.randomNormal(sb, 0, 1, "float32", 2) as tf.Tensor3D;

@@ -8,8 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DiffusionPriorConfig } from "../config";
-import { bmm } from "./matmul";
-import { linear, shapes, silu } from "./nn";
+import { bmm, matmulLast } from "./matmul";
+import { linear, shapes, silu, transposedParts } from "./nn";
 import { timestepCount } from "./denoiser";
 import type { Timesteps } from "./denoiser";
 
@@ -93,7 +93,10 @@ function relPosBuckets(n: number): Int32Array {
 
 /**
  * Applies rotary embeddings (interleaved pairs) to the first 2*len(freqs) features of t [..., n, d]; angles are
- * computed on the device in float32 as torch does (freqs [r/2] from the checkpoint).
+ * computed on the device in float32 as torch does (freqs [r/2] from the checkpoint). Written without slicing or
+ * unstacking the pairs (tfjs-wasm copies a whole tensor per slice): cos/sin tables span all d features (1 and 0
+ * past the rotated ones, which then pass unchanged), and the pair swap (x1, x2) -> (-x2, x1) is a product with a
+ * fixed +-1 matrix, which is exact (one nonzero term per output).
  */
 function rotary(t: tf.Tensor, freqs: tf.Tensor): tf.Tensor {
   const n = t.shape[t.rank - 2] as number;
@@ -102,18 +105,18 @@ function rotary(t: tf.Tensor, freqs: tf.Tensor): tf.Tensor {
   const rot = half * 2;
   const angles = tf.mul(tf.reshape(tf.range(0, n, 1, "float32"), [n, 1]), tf.reshape(freqs, [1, half])); // [n, r/2]
   const rep = tf.reshape(tf.tile(tf.expandDims(angles, 2), [1, 1, 2]), [n, rot]); // f0 f0 f1 f1 ...
-  const lead = t.shape.slice(0, -1);
-  const tl = tf.slice(t, new Array(t.rank).fill(0), [...lead, rot]);
-  const pairs = tf.reshape(tl, [...lead, half, 2]);
-  const [x1, x2] = tf.unstack(pairs, t.rank);
-  const swapped = tf.reshape(tf.stack([tf.neg(x2), x1], -1), [...lead, rot]);
-  const rotated = tf.add(tf.mul(tl, tf.cos(rep)), tf.mul(swapped, tf.sin(rep)));
-  if (rot === d) return rotated;
-  return tf.concat([rotated, tf.slice(t, [...new Array(t.rank - 1).fill(0), rot], [...lead, d - rot])], -1);
+  const pad = (x: tf.Tensor, value: number) => (rot === d ? x : tf.concat([x, tf.fill([n, d - rot], value)], 1));
+  const swap = new Float32Array(d * d);
+  for (let i = 0; i < half; i++) {
+    swap[(2 * i + 1) * d + 2 * i] = -1;
+    swap[2 * i * d + 2 * i + 1] = 1;
+  }
+  const swapped = matmulLast(t, tf.tensor2d(swap, [d, d]));
+  return tf.add(tf.mul(t, pad(tf.cos(rep), 1)), tf.mul(swapped, pad(tf.sin(rep), 0)));
 }
 
 function l2normalize(x: tf.Tensor): tf.Tensor {
-  return tf.div(x, tf.maximum(tf.norm(x, "euclidean", -1, true), 1e-12));
+  return tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), -1, true)), 1e-12));
 }
 
 export class DiffusionPrior {
@@ -129,8 +132,10 @@ export class DiffusionPrior {
     const [B, n] = x.shape;
     const xn = gainNorm(w, `${p}.norm.g`, x);
     let q = tf.transpose(tf.reshape(linear(w, `${p}.to_q`, xn, false), [B, n, c.heads, c.dim_head]), [0, 2, 1, 3]);
-    const kv = linear(w, `${p}.to_kv`, xn, false);
-    let [k, v] = tf.split(kv, 2, -1);
+    // to_kv's two halves as two products (splitting the product's output would copy it twice on wasm)
+    const [Wk, Wv] = transposedParts(w.get(`${p}.to_kv.weight`), 2);
+    let k = matmulLast(xn, Wk);
+    const v0 = matmulLast(xn, Wv);
     if (c.rotary_emb) {
       const freqs = w.get(`${p}.rotary_emb.freqs`);
       q = rotary(q, freqs);
@@ -138,7 +143,7 @@ export class DiffusionPrior {
     }
     const [nk, nv] = tf.split(w.get(`${p}.null_kv`), 2, 0); // [1, dh] each
     k = tf.concat([tf.tile(tf.reshape(nk, [1, 1, c.dim_head]), [B, 1, 1]), k], 1);
-    v = tf.concat([tf.tile(tf.reshape(nv, [1, 1, c.dim_head]), [B, 1, 1]), v], 1);
+    const v = tf.concat([tf.tile(tf.reshape(nv, [1, 1, c.dim_head]), [B, 1, 1]), v0], 1);
     // cosine similarity, both sides scaled by sqrt(16)
     q = tf.mul(l2normalize(q), 4);
     k = tf.mul(l2normalize(k), 4);
@@ -146,9 +151,11 @@ export class DiffusionPrior {
     const qRows = tf.reshape(q, [B, c.heads * n, c.dim_head]) as tf.Tensor3D;
     let sim: tf.Tensor = tf.reshape(bmm(qRows, tf.transpose(k, [0, 2, 1]) as tf.Tensor3D), [B, c.heads, n, n + 1]);
     sim = tf.add(sim, bias);
+    // causal mask as an added -max_float (broadcast; a where() would tile the mask to sim's shape): masked
+    // scores become about -3.4e38 and their softmax weights exactly 0, as with the official masked_fill
     const mask = new Float32Array(n * (n + 1));
-    for (let i = 0; i < n; i++) for (let j = i + 2; j <= n; j++) mask[i * (n + 1) + j] = 1;
-    sim = tf.where(tf.cast(tf.tensor2d(mask, [n, n + 1]), "bool"), tf.fill(sim.shape, -3.4028234663852886e38), sim);
+    for (let i = 0; i < n; i++) for (let j = i + 2; j <= n; j++) mask[i * (n + 1) + j] = -3.4028234663852886e38;
+    sim = tf.add(sim, tf.tensor2d(mask, [n, n + 1]));
     const attn = tf.softmax(sim, -1);
     const out = tf.reshape(bmm(tf.reshape(attn, [B, c.heads * n, n + 1]) as tf.Tensor3D, v as tf.Tensor3D), [B, c.heads, n, c.dim_head]);
     const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B, n, c.heads * c.dim_head]);
@@ -156,9 +163,9 @@ export class DiffusionPrior {
   }
 
   private feedForward(w: WeightSource, p: string, x: tf.Tensor): tf.Tensor {
-    let h = linear(w, `${p}.1`, gainNorm(w, `${p}.0.g`, x), false);
-    const [a, gate] = tf.split(h, 2, -1);
-    h = tf.mul(a, silu(gate));
+    const xn = gainNorm(w, `${p}.0.g`, x);
+    const [Wa, Wg] = transposedParts(w.get(`${p}.1.weight`), 2); // the GEGLU halves as two products (no split)
+    let h = tf.mul(matmulLast(xn, Wa), silu(matmulLast(xn, Wg)));
     if (this.config.normformer) h = gainNorm(w, `${p}.3.g`, h);
     return linear(w, `${p}.5`, h, false);
   }
