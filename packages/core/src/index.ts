@@ -41,7 +41,7 @@ export { complexity, denoiserWindowFlops, priorWindowFlops } from "./complexity"
 export type { ComplexityOptions, ComplexityRow } from "./complexity";
 export { OFFICIAL_MODEL_YAML, officialConfig } from "./config";
 export { useBackend } from "./backend";
-export type { BackendName } from "./backend";
+export type { BackendName, BackendOptions } from "./backend";
 /** The tfjs instance core uses: build input tensors with it so backends and tensors are shared. */
 export * as tf from "@tensorflow/tfjs";
 export { ReactionGenerator, createReactionGenerator } from "./generator";
