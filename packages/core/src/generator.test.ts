@@ -36,7 +36,10 @@ describe("ReactionGenerator", () => {
     const a = await gen.generate(s, { k: 3, steps: 4, seed: 7, faceCoefficients: true });
     expect(a.emotion.shape).toEqual([3, T, 25]);
     expect(a.faceCoefficients!.shape).toEqual([3, T, 58]);
-    const b = await gen.generate(s, { k: 3, steps: 4, seed: 7 });
+    const seen: string[] = [];
+    const b = await gen.generate(s, { k: 3, steps: 4, seed: 7, onProgress: (p) => void seen.push(`${p.stage} ${p.step}/${p.totalSteps}`) });
+    // this configuration drops the prior's output (l_latent_embed_drop_prob 1), so only the decoder chain runs
+    expect(seen).toEqual(["decoder 0/4", "decoder 1/4", "decoder 2/4", "decoder 3/4"]);
     expect(maxDiff(a.emotion, b.emotion)).toBe(0);
     const c = await gen.generate(s, { k: 3, steps: 4, seed: 8 });
     expect(maxDiff(a.emotion, c.emotion)).toBeGreaterThan(1e-2);

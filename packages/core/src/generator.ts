@@ -63,6 +63,21 @@ export interface GenerateOptions {
   seed?: number;
   /** Also return 58-d face coefficients from the emotion VAE's regressor (coeff_reg). */
   faceCoefficients?: boolean;
+  /**
+   * Called after every sampler step of each diffusion chain (the prior's, when the configuration uses it, then the
+   * decoder's); may return a promise (awaited). For progress bars.
+   */
+  onProgress?: (p: GenerationProgress) => void | Promise<void>;
+}
+
+/** One finished sampler step of a generation. */
+export interface GenerationProgress {
+  /** Which diffusion chain: the latent prior (only when the configuration uses its output) or the reaction decoder. */
+  stage: "prior" | "decoder";
+  /** 0-based step index within the stage. */
+  step: number;
+  /** Steps of this stage. */
+  totalSteps: number;
 }
 
 export interface GeneratedReactions {
@@ -197,7 +212,9 @@ export class ReactionGenerator {
         const sched = cfg.diffusion_prior.scheduler;
         cond.listenerLatent = await sampler(sched, "ddim").sample(priorFn, [B, 1, cfg.diffusion_prior.args.latent_dim], {
           steps: sched.num_inference_timesteps,
-          seed: (o.seed ?? 0) + 0x9e3779b9,
+          // a different stream than the decoder's, kept inside the generator's uint32 seed range
+          seed: ((o.seed ?? 0) + 0x9e3779b9) >>> 0,
+          onProgress: o.onProgress && ((p) => o.onProgress!({ stage: "prior", step: p.step, totalSteps: p.totalSteps })),
         });
         owned.push(cond.listenerLatent);
       }
@@ -214,6 +231,7 @@ export class ReactionGenerator {
       const out = await sampler(sched, name).sample(fn, [B, W, dc.nfeats], {
         steps: o.steps ?? (name === "dpm-solver++" ? 20 : sched.num_inference_timesteps),
         seed: o.seed ?? 0,
+        onProgress: o.onProgress && ((p) => o.onProgress!({ stage: "decoder", step: p.step, totalSteps: p.totalSteps })),
       });
       const emotion = tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(out, [nW, k, W, dc.nfeats]), [1, 0, 2, 3]), [k, T, dc.nfeats])) as tf.Tensor3D;
       out.dispose();

@@ -45,7 +45,7 @@ export type { BackendName, BackendOptions } from "./backend";
 /** The tfjs instance core uses: build input tensors with it so backends and tensors are shared. */
 export * as tf from "@tensorflow/tfjs";
 export { ReactionGenerator, createReactionGenerator } from "./generator";
-export type { GenerateOptions, GeneratedReactions, ModuleWeights, ReactionGeneratorOptions, SamplerName, SpeakerClip } from "./generator";
+export type { GenerateOptions, GeneratedReactions, GenerationProgress, ModuleWeights, ReactionGeneratorOptions, SamplerName, SpeakerClip } from "./generator";
 export { randomWeights } from "./random-weights";
 export { clearTransposeCache, withoutWeightCache } from "./modules/nn";
 export { listZipEntries, openTorchArchive, openTorchCheckpoint, readTorchStateDictFile } from "./torch/file";

@@ -288,22 +288,21 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
       emotion: tf.tensor2d(head(emotion, T), [T, 25]),
       threeDmm: tf.tensor2d(threeDmmIn, [T, 58]),
     };
-    // generate() takes no progress callback; every step of the three samplers (single-evaluation DDPM, DDIM and
-    // DPM-Solver++(2M)) calls the denoiser's forwardCached exactly once, so counting those calls counts steps.
-    const proto = core.TransformerDenoiser.prototype;
-    const forwardCached = proto.forwardCached;
-    let done = 0;
-    progress.update("sampling", 0, steps, `steps (${T / W} windows x ${k} reactions)`);
-    proto.forwardCached = function (this: InstanceType<typeof core.TransformerDenoiser>, ...args: Parameters<typeof forwardCached>) {
-      const r = forwardCached.apply(this, args);
-      progress.update("sampling", ++done, steps, `steps (${T / W} windows x ${k} reactions)`);
-      return r;
-    };
+    const label = `steps (${T / W} windows x ${k} reactions)`;
+    progress.update("sampling", 0, steps, label);
     let res;
     try {
-      res = await gen.generate(clip, { k, steps, sampler, guidance, seed, faceCoefficients: withCoefficients });
+      res = await gen.generate(clip, {
+        k,
+        steps,
+        sampler,
+        guidance,
+        seed,
+        faceCoefficients: withCoefficients,
+        onProgress: (p) =>
+          progress.update("sampling", p.step + 1, p.totalSteps, p.stage === "prior" ? `prior steps (${T / W} windows x ${k})` : label),
+      });
     } finally {
-      proto.forwardCached = forwardCached;
       tf.dispose(Object.values(clip));
       progress.stop();
     }
