@@ -190,6 +190,22 @@ export function dtwAuMask8(rows: usize, nrows: i32, cols: usize, ncols: i32, wor
   return f32x4.mul(d, d);
 }
 
+/**
+ * Squared AU distances of 4 lanes: 15 dims interleaved by lane (240 bytes at r and at a), summed in three
+ * accumulators (the same order of additions wherever it is used, so screening and re-check round alike).
+ */
+@inline function auDistances(r: usize, a: usize): v128 {
+  let s = sqd(v128.load(r, 0), v128.load(a, 0));
+  let t = sqd(v128.load(r, 16), v128.load(a, 16));
+  let u = sqd(v128.load(r, 32), v128.load(a, 32));
+  for (let d: usize = 48; d < 240; d += 48) {
+    s = f32x4.add(s, sqd(v128.load(r + d, 0), v128.load(a + d, 0)));
+    t = f32x4.add(t, sqd(v128.load(r + d, 16), v128.load(a + d, 16)));
+    u = f32x4.add(u, sqd(v128.load(r + d, 32), v128.load(a + d, 32)));
+  }
+  return f32x4.add(f32x4.add(s, t), u);
+}
+
 // Float32 screening DTW of `dims` (2, 8 or 15) dimensions, 4 pairs per vector. Valence/arousal runs 2 vectors per
 // call (`vecs`), so that 2 independent recurrences hide the min/add latency; for the larger groups 2 vectors measured
 // slower (register pressure).
@@ -245,16 +261,8 @@ export function dtwAuMask8(rows: usize, nrows: i32, cols: usize, ncols: i32, wor
     } else {
       // 15 dimensions (AUs that are not all 0/1): row values stay in memory, three accumulators.
       while (w < end) {
-        let s = sqd(v128.load(r, 0), v128.load(a, 0));
-        let t = sqd(v128.load(r, 16), v128.load(a, 16));
-        let u = sqd(v128.load(r, 32), v128.load(a, 32));
-        for (let d: usize = 48; d < 240; d += 48) {
-          s = f32x4.add(s, sqd(v128.load(r + d, 0), v128.load(a + d, 0)));
-          t = f32x4.add(t, sqd(v128.load(r + d, 16), v128.load(a + d, 16)));
-          u = f32x4.add(u, sqd(v128.load(r + d, 32), v128.load(a + d, 32)));
-        }
         const u0 = v128.load(w);
-        left0 = f32x4.add(f32x4.add(f32x4.add(s, t), u), imin(imin(u0, diag0), left0));
+        left0 = f32x4.add(auDistances(r, a), imin(imin(u0, diag0), left0));
         v128.store(w, left0);
         diag0 = u0;
         a += stride;
@@ -302,15 +310,7 @@ export function screenAu4(rows: usize, nrows: i32, cols: usize, ncols: i32, work
       if (auMode != 0) {
         let c0: v128;
         if (auMode == 1) {
-          let s = sqd(v128.load(r, 0), v128.load(a, 0));
-          let t = sqd(v128.load(r, 16), v128.load(a, 16));
-          let u = sqd(v128.load(r, 32), v128.load(a, 32));
-          for (let d: usize = 48; d < 240; d += 48) {
-            s = f32x4.add(s, sqd(v128.load(r + d, 0), v128.load(a + d, 0)));
-            t = f32x4.add(t, sqd(v128.load(r + d, 16), v128.load(a + d, 16)));
-            u = f32x4.add(u, sqd(v128.load(r + d, 32), v128.load(a + d, 32)));
-          }
-          c0 = f32x4.add(f32x4.add(s, t), u);
+          c0 = auDistances(r, a);
         } else {
           c0 = v128.load(ca);
           for (let d: usize = 0; d < 240; d += 16) c0 = f32x4.add(c0, f32x4.mul(v128.load(r + d), v128.load(cb + d)));
