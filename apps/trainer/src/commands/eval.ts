@@ -1,20 +1,9 @@
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { evaluateReact, type EvalProgress, type FrdistBackend, type MetricConvention } from "@perfrdiff/metrics";
-import { readNpy, type NpyArray, type NpyTypedArray } from "@perfrdiff/npy";
+import { readNpy } from "@perfrdiff/npy";
+import { readFloatNpy, wholeNumber, type NumericNpy } from "../inputs";
 import { StageProgress } from "../progress";
-
-const FLOAT_DTYPES = new Set(["<f4", "<f8"]);
-
-type NumericNpy = NpyArray<Exclude<NpyTypedArray, BigInt64Array | BigUint64Array>>;
-
-async function readFloatArray(path: string, what: string): Promise<NumericNpy> {
-  const a = await readNpy(path);
-  if (!FLOAT_DTYPES.has(a.dtype)) {
-    throw new Error(`${path} (${what}) has dtype '${a.dtype}'; expected float32 or float64`);
-  }
-  return a as NumericNpy;
-}
 
 async function readNeighbours(path: string): Promise<NumericNpy> {
   const a = await readNpy(path);
@@ -73,12 +62,11 @@ Example:
       if (!["auto", "wasm", "webgpu"].includes(opts.backend)) {
         throw new Error(`--backend must be auto, wasm or webgpu, got '${opts.backend}'`);
       }
-      const workers = Number(opts.workers);
-      if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers must be a whole number, got '${opts.workers}'`);
+      const workers = wholeNumber(opts.workers, "--workers", 0);
       const [predictions, speaker, listener, neighbours] = await Promise.all([
-        readFloatArray(opts.pred, "predictions"),
-        readFloatArray(opts.speaker, "speaker"),
-        readFloatArray(opts.listener, "listener"),
+        readFloatNpy(opts.pred, "predictions"),
+        readFloatNpy(opts.speaker, "speaker"),
+        readFloatNpy(opts.listener, "listener"),
         readNeighbours(opts.neighbours),
       ]);
       const progress = new StageProgress();

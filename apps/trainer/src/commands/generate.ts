@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { ModuleName, PerFRDiffConfig, SamplerName, TensorMap } from "@perfrdiff/core";
 import type { FaceStats } from "@perfrdiff/features";
+import { fileExists, readFloatNpy, wholeNumber } from "../inputs";
 import { StageProgress } from "../progress";
 
 /** The options of `perfrdiff generate` as commander hands them over (strings, as typed on the command line). */
@@ -64,29 +65,16 @@ interface Track {
 const SAMPLERS: SamplerName[] = ["ddim", "ddpm", "dpm-solver++"];
 const BACKENDS = ["wasm", "cpu", "webgpu", "tensorflow"];
 
-function whole(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`${flag} must be a whole number in [${min}, ${max === Number.MAX_SAFE_INTEGER ? "..." : max}], got '${value}'`);
-  }
-  return n;
-}
-
-async function exists(path: string): Promise<boolean> {
-  const { access } = await import("node:fs/promises");
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
+/** An optional whole-number option (see {@link wholeNumber}). */
+const optionalWhole = (value: string | undefined, flag: string, min: number): number | undefined =>
+  value === undefined ? undefined : wholeNumber(value, flag, min);
 
 /**
  * Reads `[frames, dim]` float values from a `.npy` (float32/64; unit dimensions are dropped, as the official loaders
  * squeeze), or a REACT emotion `.csv` when dim is 25. Every error names the role, the file and the shape.
  */
 async function readTrack(path: string, what: string, dim: number): Promise<Track> {
-  if (!(await exists(path))) throw new Error(`${what}: no such file: ${path}`);
+  if (!(await fileExists(path))) throw new Error(`${what}: no such file: ${path}`);
   if (path.toLowerCase().endsWith(".csv")) {
     if (dim !== 25) throw new Error(`${what}: ${path} is a CSV; only emotion may be given as a REACT emotion CSV`);
     const { readEmotionCsv } = await import("@perfrdiff/features");
@@ -94,13 +82,7 @@ async function readTrack(path: string, what: string, dim: number): Promise<Track
     return { frames: t.frames, dim: t.dim, data: t.data, path };
   }
   const npy = await import("@perfrdiff/npy");
-  let a;
-  try {
-    a = await npy.readNpy(path);
-  } catch (err) {
-    throw new Error(`${what}: ${(err as Error).message}`);
-  }
-  if (a.dtype !== "<f4" && a.dtype !== "<f8") throw new Error(`${what} ${path} has dtype '${a.dtype}'; expected float32 or float64`);
+  const a = await readFloatNpy(path, what);
   const dims = a.shape.filter((d) => d !== 1);
   const frames = dims.length === 2 && dims[1] === dim ? dims[0] : dims.length === 1 && dims[0] === dim ? 1 : -1;
   if (frames < 0) throw new Error(`${what} ${path} has shape [${a.shape.join(", ")}]; expected [frames, ${dim}]`);
@@ -115,7 +97,7 @@ async function readTrack(path: string, what: string, dim: number): Promise<Track
 
 /** The official 78-d audio features of a WAV, cut or zero-padded to `frames` video frames at 25 fps. */
 async function audioFromWav(path: string, what: string, frames: number): Promise<Track> {
-  if (!(await exists(path))) throw new Error(`${what}: no such file: ${path}`);
+  if (!(await fileExists(path))) throw new Error(`${what}: no such file: ${path}`);
   const f = await import("@perfrdiff/features");
   const wav = await f.readWav(path);
   const feats = f.extractReactAudioFeatures(f.toMono(wav), wav.sampleRate, 25, frames);
@@ -146,10 +128,10 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   if (!SAMPLERS.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(", ")}, got '${o.sampler}'`);
   const backendName = o.backend ?? "wasm";
   if (!BACKENDS.includes(backendName)) throw new Error(`--backend must be one of ${BACKENDS.join(", ")}, got '${o.backend}'`);
-  const k = whole(o.k ?? "10", "--k", 1)!;
-  const seed = whole(o.seed ?? "0", "--seed", 0, 2 ** 32 - 1)!;
-  const stepsOpt = whole(o.steps, "--steps", 1);
-  const framesOpt = whole(o.frames, "--frames", 1);
+  const k = wholeNumber(o.k ?? "10", "--k", 1);
+  const seed = wholeNumber(o.seed ?? "0", "--seed", 0, 2 ** 32 - 1);
+  const stepsOpt = optionalWhole(o.steps, "--steps", 1);
+  const framesOpt = optionalWhole(o.frames, "--frames", 1);
   let guidanceOpt: number | undefined;
   if (o.guidance !== undefined) {
     guidanceOpt = Number(o.guidance);
@@ -165,7 +147,7 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   const files = { reactions: join(o.out, "reactions.npy"), coefficients: join(o.out, "coefficients.npy"), meta: join(o.out, "meta.json") };
   const outputs = [files.reactions, ...(withCoefficients ? [files.coefficients] : []), files.meta];
   if (!o.force) {
-    for (const p of outputs) if (await exists(p)) throw new Error(`${p} exists; pass --force to overwrite`);
+    for (const p of outputs) if (await fileExists(p)) throw new Error(`${p} exists; pass --force to overwrite`);
   }
 
   // ---- configuration
@@ -175,7 +157,7 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   if (o.config) {
     cfg = await core.loadConfig(o.config);
     configSource = o.config;
-  } else if (o.weights && (await exists(join(o.weights, "config.yaml")))) {
+  } else if (o.weights && (await fileExists(join(o.weights, "config.yaml")))) {
     configSource = join(o.weights, "config.yaml");
     cfg = core.parseConfig(await readFile(configSource, "utf8"));
   } else {
@@ -193,7 +175,7 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   let faceStatsDir: string | null = null;
   if (o.faceStats !== false) {
     if (o.faceStats) faceStatsDir = o.faceStats;
-    else if (o.data && (await exists(join(o.data, "FaceVerse", "mean_face.npy")))) faceStatsDir = join(o.data, "FaceVerse");
+    else if (o.data && (await fileExists(join(o.data, "FaceVerse", "mean_face.npy")))) faceStatsDir = join(o.data, "FaceVerse");
   }
   const faceStats = faceStatsDir ? await f.loadFaceStats(faceStatsDir) : null;
 
@@ -205,9 +187,9 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   const emotionPath = source(o.speakerEmotion, "emotion", "--speaker-emotion");
   let emotionFile = emotionPath;
   // The released emotion files are CSVs; a .npy beside the missing CSV is accepted.
-  if (!o.speakerEmotion && !(await exists(emotionPath))) {
+  if (!o.speakerEmotion && !(await fileExists(emotionPath))) {
     const npyPath = emotionPath.replace(/\.csv$/, ".npy");
-    if (await exists(npyPath)) emotionFile = npyPath;
+    if (await fileExists(npyPath)) emotionFile = npyPath;
   }
   const emotion = await readTrack(emotionFile, "speaker emotion", 25);
   const threeDmm = await readTrack(source(o.speaker3dmm, "3dmm", "--speaker-3dmm"), "speaker 3DMM", 58);
@@ -252,11 +234,11 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
     for (const [i, m] of needed.entries()) {
       if (o.weights) {
         const p = join(o.weights, `${m}.safetensors`);
-        if (!(await exists(p))) throw new Error(`${o.weights} has no ${m}.safetensors${why(m)}; convert the official checkpoint with perfrdiff import-torch`);
+        if (!(await fileExists(p))) throw new Error(`${o.weights} has no ${m}.safetensors${why(m)}; convert the official checkpoint with perfrdiff import-torch`);
         weights[m] = await core.loadWeightFileFromPath(cfg, m, p);
       } else {
         const p = join(o.checkpointDir!, core.officialCheckpointPath(cfg, m));
-        if (!(await exists(p))) throw new Error(`no ${m} checkpoint at ${p}${why(m)} (paths as in the config, relative to --checkpoint-dir)`);
+        if (!(await fileExists(p))) throw new Error(`no ${m} checkpoint at ${p}${why(m)} (paths as in the config, relative to --checkpoint-dir)`);
         weights[m] = core.toTensorMap(await core.readTorchStateDictFile(p), core.moduleParameterShapes(cfg, m), p);
       }
       progress.update("load", i + 1, needed.length, "modules");

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { wholeNumber } from "../inputs";
 import { StageProgress } from "../progress";
 import { generateSynthCorpus } from "@perfrdiff/features";
 
@@ -13,12 +14,6 @@ interface SynthCliOptions {
   sampleRate: string;
   trainFraction: string;
   force?: boolean;
-}
-
-function whole(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be a whole number >= ${min}, got '${value}'`);
-  return n;
 }
 
 export function registerSynth(program: Command): void {
@@ -53,13 +48,13 @@ Example:
       const t0 = Date.now();
       try {
         const m = await generateSynthCorpus(opts.out, {
-          speakers: whole(opts.speakers, "--speakers", 1),
-          listeners: whole(opts.listeners, "--listeners", 1),
-          seed: whole(opts.seed, "--seed", 0),
-          clipsPerSpeaker: whole(opts.clips, "--clips", 1),
-          reactionsPerClip: opts.reactions === undefined ? undefined : whole(opts.reactions, "--reactions", 1),
-          frames: whole(opts.frames, "--frames", 1),
-          sampleRate: whole(opts.sampleRate, "--sample-rate", 8000),
+          speakers: wholeNumber(opts.speakers, "--speakers", 1),
+          listeners: wholeNumber(opts.listeners, "--listeners", 1),
+          seed: wholeNumber(opts.seed, "--seed", 0),
+          clipsPerSpeaker: wholeNumber(opts.clips, "--clips", 1),
+          reactionsPerClip: opts.reactions === undefined ? undefined : wholeNumber(opts.reactions, "--reactions", 1),
+          frames: wholeNumber(opts.frames, "--frames", 1),
+          sampleRate: wholeNumber(opts.sampleRate, "--sample-rate", 8000),
           trainFraction,
           onProgress: (done, total) => progress.update("synth", done, total, "pairs"),
         });

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { fileExists } from "../inputs";
 
 interface VerifyOptions {
   config?: string;
@@ -43,16 +44,14 @@ export function registerVerifyTorch(program: Command): void {
     .option("--force", "overwrite existing outputs")
     .addHelpText("after", HELP)
     .action(async (o: VerifyOptions) => {
-      const { access } = await import("node:fs/promises");
       const { join } = await import("node:path");
       const core = await import("@perfrdiff/core");
       const { tf } = core;
       const npy = await import("@perfrdiff/npy");
       const backend = await core.useBackend(o.backend as never);
       const cfg = o.config ? await core.loadConfig(o.config) : core.officialConfig();
-      const exists = (p: string) => access(p).then(() => true, () => false);
       const inPath = (n: string) => join(o.inputs, `${n}.npy`);
-      const has = (n: string) => exists(inPath(n));
+      const has = (n: string) => fileExists(inPath(n));
       const tensor = async (n: string) => {
         const a = await npy.readNpy(inPath(n));
         const data = npy.toFloat32(a.data);
@@ -71,7 +70,7 @@ export function registerVerifyTorch(program: Command): void {
       };
       const load = async (m: import("@perfrdiff/core").ModuleName) => {
         const path = join(o.checkpointDir, core.officialCheckpointPath(cfg, m));
-        if (!(await exists(path))) {
+        if (!(await fileExists(path))) {
           console.log(`${m}: no checkpoint at ${path}, skipped`);
           return null;
         }

@@ -1,0 +1,45 @@
+// Command-line input helpers shared by the commands: whole-number options, file checks and float .npy reading.
+import { access } from "node:fs/promises";
+import { readNpy, type NpyArray, type NpyTypedArray } from "@perfrdiff/npy";
+
+/** A numeric .npy array (no 64-bit integers). */
+export type NumericNpy = NpyArray<Exclude<NpyTypedArray, BigInt64Array | BigUint64Array>>;
+
+const FLOAT_DTYPES = new Set(["<f4", "<f8"]);
+
+/**
+ * A whole-number option in [min, max]; an error naming the flag otherwise (also for an empty string, which
+ * Number() would read as 0).
+ */
+export function wholeNumber(value: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new Error(`${flag} must be a whole number ${range}, got '${value}'`);
+  }
+  return n;
+}
+
+export function fileExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Reads a float32 or float64 .npy file; a missing or malformed file or any other dtype is an error naming the file
+ * and its role (`what`).
+ */
+export async function readFloatNpy(path: string, what: string): Promise<NumericNpy> {
+  let a;
+  try {
+    a = await readNpy(path);
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+  if (!FLOAT_DTYPES.has(a.dtype)) {
+    throw new Error(`${path} (${what}) has dtype '${a.dtype}'; expected float32 or float64`);
+  }
+  return a as NumericNpy;
+}
