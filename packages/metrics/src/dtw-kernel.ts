@@ -62,7 +62,6 @@ export function instantiateDtwModule(): WebAssembly.Instance {
 
 /** First byte free for kernel buffers: the first page is left to the module's own static data. */
 export const DTW_MEMORY_BASE = 65536;
-const BASE = DTW_MEMORY_BASE;
 
 /**
  * The FRdist DTW kernel (WebAssembly SIMD): one real reaction against up to 4 predictions at a time, for the three
@@ -94,7 +93,7 @@ export class EmotionDtwKernel {
   private layout(t: number): void {
     if (t === this.t) return;
     const d = EMOTION_DIMS;
-    this.colsPtr = BASE;
+    this.colsPtr = DTW_MEMORY_BASE;
     this.rowPtr = this.colsPtr + t * d * 16;
     this.workPtr = this.rowPtr + t * d * 4;
     this.outPtr = this.workPtr + 2 * (t + 1) * 96;

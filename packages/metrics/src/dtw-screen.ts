@@ -390,7 +390,7 @@ export function frdistClipMinimaScreened(
       if (batch.length === 0) break;
       const s = kernel.screen(group, listener, batch.map(realOff), predictions, batch.map(predOff), t);
       screened += batch.length;
-        for (let l = 0; l < batch.length; l++) {
+      for (let l = 0; l < batch.length; l++) {
         const p = batch[l];
         // The exact value of a 0/1 reaction's AUs uses the binary-AU formula: its absolute error bound too.
         const abs = group === 0 && realMasks[p % r] !== null ? auSlack(Math.floor(p / r)) : 0;
