@@ -22,6 +22,7 @@ import type { DenoiserConditions } from "./modules/denoiser";
 import { DiffusionPrior } from "./modules/prior";
 import { EmotionVAE } from "./modules/emotionVae";
 import { PersonSpecificEncoder } from "./modules/pssl";
+import { memoryTensors } from "./modules/nn";
 
 export type SamplerName = "ddim" | "ddpm" | "dpm-solver++";
 
@@ -224,7 +225,7 @@ export class ReactionGenerator {
       // conditions' cross-attention keys/values are computed once for the whole chain.
       // guidance 1 is the conditional prediction alone: no unconditional branch to compute
       const cache = den.conditionCache(cond, B, guidance !== 1, weights);
-      owned.push(...cache.layers.flatMap((l) => [l.k, l.vT]));
+      owned.push(...cache.layers.flatMap(memoryTensors));
       const fn: Denoiser = (x, t) => den.forwardCached(x, t, cache, guidance, weights);
       const sched = cfg.diffusion_decoder.scheduler;
       const name = o.sampler ?? "ddim";

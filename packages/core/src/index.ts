@@ -48,6 +48,8 @@ export { ReactionGenerator, createReactionGenerator } from "./generator";
 export type { GenerateOptions, GeneratedReactions, GenerationProgress, ModuleWeights, ReactionGeneratorOptions, SamplerName, SpeakerClip } from "./generator";
 export { randomWeights } from "./random-weights";
 export { clearTransposeCache, withoutWeightCache } from "./modules/nn";
+export type { AttentionMemory, KeyValueHeads, PackedKeyValues } from "./modules/nn";
+export { setFusedKernels } from "./modules/fused";
 export { listZipEntries, openTorchArchive, openTorchCheckpoint, readTorchStateDictFile } from "./torch/file";
 export type { RandomAccess, TorchCheckpointFile } from "./torch/file";
 export type { LazyTorchTensor } from "./torch/checkpoint";

@@ -8,8 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DenoiserConfig } from "../config";
-import { decoderLayer, keyValueHeads, layerNorm, linear, shapes, silu } from "./nn";
-import type { KeyValueHeads } from "./nn";
+import { attentionMemory, decoderLayer, joinMemory, layerNorm, linear, memoryLength, memoryTensors, shapes, silu } from "./nn";
+import type { AttentionMemory } from "./nn";
 
 /** Condition tensors, named after the official `model_kwargs`. Each is optional. */
 export interface DenoiserConditions {
@@ -115,7 +115,8 @@ function checkCond(name: string, x: tf.Tensor | undefined, B: number, len: numbe
 export interface ConditionCache {
   readonly batch: number;
   readonly guided: boolean;
-  readonly layers: KeyValueHeads[];
+  /** Per decoder layer, the condition tokens' keys and values (layout: see {@link AttentionMemory}). */
+  readonly layers: AttentionMemory[];
   dispose(): void;
 }
 
@@ -165,7 +166,7 @@ export class TransformerDenoiser {
   private core(w: WeightSource, sample: tf.Tensor, memory: tf.Tensor, cache?: ConditionCache): tf.Tensor {
     const cfg = this.config;
     const W = sample.shape[1] as number;
-    const M = cache ? 1 + (cache.layers[0]?.k.shape[2] ?? 0) : (memory.shape[1] as number);
+    const M = cache ? 1 + (cache.layers[0] ? memoryLength(cache.layers[0]) : 0) : (memory.shape[1] as number);
     if (W > POS_LEN || M > POS_LEN) throw new Error(`window ${W} or memory ${M} exceeds the ${POS_LEN} learned positions`);
     const D = cfg.latent_dim;
     let x = cfg.nfeats === D ? sample : linear(w, "to_emotion_embed", sample);
@@ -177,12 +178,8 @@ export class TransformerDenoiser {
       const prev = x;
       x = tf.tidy(() => {
         const p = `decoder.layers.${i}`;
-        let kv: KeyValueHeads | undefined;
-        if (cache) {
-          const t = keyValueHeads(w, `${p}.multihead_attn`, mem, cfg.num_heads);
-          const c = cache.layers[i];
-          kv = { k: tf.concat([t.k, c.k], 2) as tf.Tensor4D, vT: tf.concat([t.vT, c.vT], 3) as tf.Tensor4D };
-        }
+        // the time token's keys/values come first, as in the uncached memory
+        const kv = cache ? joinMemory(attentionMemory(w, `${p}.multihead_attn`, mem, cfg.num_heads), cache.layers[i]!) : undefined;
         return decoderLayer(w, p, prev, mem, cfg.num_heads, cfg.activation, kv);
       });
     }
@@ -216,7 +213,8 @@ export class TransformerDenoiser {
   conditionCache(cond: DenoiserConditions, batch: number, guided = true, weights: WeightSource = this.weights): ConditionCache {
     const cfg = this.config;
     const D = cfg.latent_dim;
-    const flat = tf.tidy(() => {
+    let layers: AttentionMemory[] = [];
+    tf.tidy(() => {
       const toks = this.conditionTokens(weights, cond);
       for (const t of toks) {
         if (t.shape[0] !== batch) throw new Error(`condition batch ${t.shape[0]} does not match ${batch}`);
@@ -227,14 +225,15 @@ export class TransformerDenoiser {
       if (M + 1 > POS_LEN) throw new Error(`memory ${M + 1} exceeds the ${POS_LEN} learned positions`);
       mem = tf.add(mem, tf.reshape(tf.slice(weights.get("mem_pos.pe"), [1, 0, 0], [M, 1, D]), [1, M, D]));
       const m = mem;
-      return Array.from({ length: cfg.num_layers }, (_, i) => keyValueHeads(weights, `decoder.layers.${i}.multihead_attn`, m, cfg.num_heads)).flatMap((kv) => [kv.k, kv.vT]);
+      const made = Array.from({ length: cfg.num_layers }, (_, i) => attentionMemory(weights, `decoder.layers.${i}.multihead_attn`, m, cfg.num_heads));
+      made.forEach((l) => memoryTensors(l).forEach((t) => tf.keep(t)));
+      layers = made;
     });
-    const layers: KeyValueHeads[] = Array.from({ length: cfg.num_layers }, (_, i) => ({ k: flat[2 * i] as tf.Tensor4D, vT: flat[2 * i + 1] as tf.Tensor4D }));
     return {
       batch,
       guided,
       layers,
-      dispose: () => layers.forEach((l) => tf.dispose([l.k, l.vT])),
+      dispose: () => layers.forEach((l) => tf.dispose(memoryTensors(l))),
     };
   }
 

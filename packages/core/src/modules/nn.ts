@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
+import { addLayerNorm, fusedKernelsActive, gelu as fusedGelu, packedAttention } from "./fused";
 import { bmm, matmulLast } from "./matmul";
 
 /**
@@ -55,6 +56,16 @@ export function transposedParts(W: tf.Tensor, parts = 1): tf.Tensor2D[] {
   return cachedDerived(W, `T${parts}`, () => (parts === 1 ? [W] : tf.split(W, parts, 0)).map((p) => tf.transpose(p))) as tf.Tensor2D[];
 }
 
+/** Rows [from, W.rows) of W [rows, in], transposed to [in, rows - from] (cached): the key|value part of in_proj. */
+function transposedTail(W: tf.Tensor, from: number): tf.Tensor2D {
+  return cachedDerived(W, `T>${from}`, () => [tf.transpose(tf.slice(W, [from, 0], [-1, -1]))])[0] as tf.Tensor2D;
+}
+
+/** Entries [from, end) of a bias (cached). */
+function biasTail(b: tf.Tensor, from: number): tf.Tensor1D {
+  return cachedDerived(b, `S>${from}`, () => [tf.slice(b, [from], [-1])])[0] as tf.Tensor1D;
+}
+
 /** A bias [parts*out] split into `parts` pieces (cached). */
 export function splitParts(b: tf.Tensor, parts: number): tf.Tensor1D[] {
   return cachedDerived(b, `S${parts}`, () => tf.split(b, parts, 0)) as tf.Tensor1D[];
@@ -76,17 +87,16 @@ export function linear(w: WeightSource, prefix: string, x: tf.Tensor, bias = tru
   return matmulLast(x, transposedParts(W)[0], bias ? w.get(`${prefix}.bias`) : undefined);
 }
 
-/** LayerNorm over the last dimension with weight and bias (torch.nn.LayerNorm). */
-export function layerNorm(w: WeightSource, prefix: string, x: tf.Tensor, eps = 1e-5): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  const xn = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(xn, w.get(`${prefix}.weight`)), w.get(`${prefix}.bias`));
+/**
+ * LayerNorm over the last dimension with weight and bias (torch.nn.LayerNorm), of x + residual when a residual is
+ * given (one fused kernel on WebGPU). x, residual [..., D] -> [..., D].
+ */
+export function layerNorm(w: WeightSource, prefix: string, x: tf.Tensor, residual: tf.Tensor | null = null, eps = 1e-5): tf.Tensor {
+  return addLayerNorm(x, residual, w.get(`${prefix}.weight`), w.get(`${prefix}.bias`), eps);
 }
 
 /** Exact (erf) GELU, as torch.nn.functional.gelu's default. */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-}
+export const gelu = fusedGelu;
 
 export function silu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(x));
@@ -108,6 +118,34 @@ function headsTransposed(x: tf.Tensor, h: number): tf.Tensor4D {
 export interface KeyValueHeads {
   k: tf.Tensor4D;
   vT: tf.Tensor4D;
+}
+
+/**
+ * Keys and values projected but not split (the fused WebGPU attention reads heads in place): each part [B, L, 2D]
+ * holds keys in columns [0, D) and values in [D, 2D); the parts' rows form one key sequence.
+ */
+export interface PackedKeyValues {
+  kv: tf.Tensor3D[];
+}
+
+/** Projected keys and values of an attention, in the layout of the backend's attention (see {@link attentionMemory}). */
+export type AttentionMemory = KeyValueHeads | PackedKeyValues;
+
+/** Number of keys in a memory. */
+export function memoryLength(m: AttentionMemory): number {
+  return "kv" in m ? m.kv.reduce((n, t) => n + t.shape[1], 0) : m.k.shape[2];
+}
+
+/** Keys of `a` followed by keys of `b` (same layout). */
+export function joinMemory(a: AttentionMemory, b: AttentionMemory): AttentionMemory {
+  if ("kv" in a && "kv" in b) return { kv: [...a.kv, ...b.kv] };
+  if ("k" in a && "k" in b) return { k: tf.concat([a.k, b.k], 2) as tf.Tensor4D, vT: tf.concat([a.vT, b.vT], 3) as tf.Tensor4D };
+  throw new Error("attention memories of different layouts (made with fused kernels switched on and off)");
+}
+
+/** The tensors of a memory (to keep or dispose). */
+export function memoryTensors(m: AttentionMemory): tf.Tensor[] {
+  return "kv" in m ? m.kv : [m.k, m.vT];
 }
 
 /** Scaled dot-product attention of queries [B, Lq, H*Dh] -> [B, Lq, H*Dh] (heads merged). */
@@ -142,25 +180,44 @@ export function multiheadAttention(
   key: tf.Tensor,
   value: tf.Tensor,
   numHeads: number,
-  keyValue?: KeyValueHeads,
+  keyValue?: AttentionMemory,
 ): tf.Tensor {
   const Win = w.get(`${prefix}.in_proj_weight`);
   const D = Win.shape[1] as number;
   if (D % numHeads !== 0) throw new Error(`${prefix}: model dim ${D} is not divisible by ${numHeads} heads`);
-  const [Wq] = transposedParts(Win, 3); // [D, D] each, already transposed
-  const [bq] = splitParts(w.get(`${prefix}.in_proj_bias`), 3);
-  const q = matmulLast(query, Wq, bq);
-  const kv = keyValue ?? keyValueHeads(w, prefix, key, numHeads, value);
-  return linear(w, `${prefix}.out_proj`, attend(q, kv));
+  const bIn = w.get(`${prefix}.in_proj_bias`);
+  let ctx: tf.Tensor;
+  if (fusedKernelsActive() && !keyValue && query === key && key === value) {
+    // self-attention: queries, keys and values from one product, attended in place
+    const qkv = matmulLast(query, transposedParts(Win)[0], bIn) as tf.Tensor3D; // [B, L, 3D]
+    ctx = packedAttention({ q: qkv, qOffset: 0, sources: [{ t: qkv, kOffset: D, vOffset: 2 * D }], dim: D, heads: numHeads });
+  } else {
+    const [Wq] = transposedParts(Win, 3); // [D, D] each, already transposed
+    const [bq] = splitParts(bIn, 3);
+    const q = matmulLast(query, Wq, bq);
+    const kv = keyValue ?? attentionMemory(w, prefix, key, numHeads, value);
+    if ("kv" in kv) {
+      ctx = packedAttention({ q: q as tf.Tensor3D, qOffset: 0, sources: kv.kv.map((t) => ({ t, kOffset: 0, vOffset: D })), dim: D, heads: numHeads });
+    } else {
+      ctx = attend(q, kv);
+    }
+  }
+  return linear(w, `${prefix}.out_proj`, ctx);
 }
 
 /**
  * Projects x [B, L, D] (keys; `value` for the values, default x) with the key and value rows of
- * `<prefix>.in_proj_*` into heads.
+ * `<prefix>.in_proj_*`: packed [B, L, 2D] for the fused WebGPU attention (one product when value is x), else split
+ * into heads.
  */
-export function keyValueHeads(w: WeightSource, prefix: string, x: tf.Tensor, numHeads: number, value: tf.Tensor = x): KeyValueHeads {
-  const [, Wk, Wv] = transposedParts(w.get(`${prefix}.in_proj_weight`), 3);
-  const [, bk, bv] = splitParts(w.get(`${prefix}.in_proj_bias`), 3);
+export function attentionMemory(w: WeightSource, prefix: string, x: tf.Tensor, numHeads: number, value: tf.Tensor = x): AttentionMemory {
+  const Win = w.get(`${prefix}.in_proj_weight`);
+  const bIn = w.get(`${prefix}.in_proj_bias`);
+  const D = Win.shape[1] as number;
+  if (fusedKernelsActive() && value === x) return { kv: [matmulLast(x, transposedTail(Win, D), biasTail(bIn, D)) as tf.Tensor3D] };
+  const [, Wk, Wv] = transposedParts(Win, 3);
+  const [, bk, bv] = splitParts(bIn, 3);
+  if (fusedKernelsActive()) return { kv: [tf.concat([matmulLast(x, Wk, bk), matmulLast(value, Wv, bv)], 2) as tf.Tensor3D] };
   return { k: heads(matmulLast(x, Wk, bk), numHeads), vT: headsTransposed(matmulLast(value, Wv, bv), numHeads) };
 }
 
@@ -176,13 +233,13 @@ export function decoderLayer(
   memory: tf.Tensor,
   numHeads: number,
   activation: "gelu" | "relu",
-  memoryKeyValue?: KeyValueHeads,
+  memoryKeyValue?: AttentionMemory,
 ): tf.Tensor {
-  let x = layerNorm(w, `${prefix}.norm1`, tf.add(tgt, multiheadAttention(w, `${prefix}.self_attn`, tgt, tgt, tgt, numHeads)));
-  x = layerNorm(w, `${prefix}.norm2`, tf.add(x, multiheadAttention(w, `${prefix}.multihead_attn`, x, memory, memory, numHeads, memoryKeyValue)));
+  let x = layerNorm(w, `${prefix}.norm1`, tgt, multiheadAttention(w, `${prefix}.self_attn`, tgt, tgt, tgt, numHeads));
+  x = layerNorm(w, `${prefix}.norm2`, x, multiheadAttention(w, `${prefix}.multihead_attn`, x, memory, memory, numHeads, memoryKeyValue));
   const act = activation === "gelu" ? gelu : tf.relu;
   const ff = linear(w, `${prefix}.linear2`, act(linear(w, `${prefix}.linear1`, x)));
-  return layerNorm(w, `${prefix}.norm3`, tf.add(x, ff));
+  return layerNorm(w, `${prefix}.norm3`, x, ff);
 }
 
 /** torch.nn.TransformerEncoderLayer (post-norm, batch_first) with the given activation. x [B, L, D]. */
@@ -193,9 +250,9 @@ export function encoderLayer(
   numHeads: number,
   activation: "gelu" | "relu",
 ): tf.Tensor {
-  let h = layerNorm(w, `${prefix}.norm1`, tf.add(x, multiheadAttention(w, `${prefix}.self_attn`, x, x, x, numHeads)));
+  let h = layerNorm(w, `${prefix}.norm1`, x, multiheadAttention(w, `${prefix}.self_attn`, x, x, x, numHeads));
   const act = activation === "gelu" ? gelu : tf.relu;
-  h = layerNorm(w, `${prefix}.norm2`, tf.add(h, linear(w, `${prefix}.linear2`, act(linear(w, `${prefix}.linear1`, h)))));
+  h = layerNorm(w, `${prefix}.norm2`, h, linear(w, `${prefix}.linear2`, act(linear(w, `${prefix}.linear1`, h))));
   return h;
 }
 
