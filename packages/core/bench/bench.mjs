@@ -9,6 +9,8 @@
 //                             backprop; 40 = the official 4 speakers x k=10 on webgpu)
 //   MEASURE_LOOPS=0|1         run whole K=10 generations instead of deriving them from steps (default: 1 on webgpu)
 //   PYTORCH=0                 our side only
+//   FUSED=0                   webgpu: run the composed tfjs ops instead of the fused kernels (setFusedKernels)
+//   SUBMIT_BATCH=N            webgpu: tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (dispatches per queue submit)
 //   PYTHON                    interpreter with torch (default /usr/bin/python3 if present, else python3)
 //   OFFICIAL_DIR              official files from test/prepare_official.sh (default <repo>/.device/core/official)
 //   OFFICIAL_BENCH            the PyTorch script (default ../test/bench_official.py)
@@ -38,12 +40,15 @@ if (env.DAWN_NODE) {
   Object.defineProperty(globalThis, "navigator", { value: { gpu: create([]) }, configurable: true });
   await import("@tensorflow/tfjs-backend-webgpu");
 }
-const { DiffusionPrior, TensorMap, TransformerDenoiser, createReactionGenerator, officialConfig, randomWeights, tf, useBackend } =
+const { DiffusionPrior, TensorMap, TransformerDenoiser, createReactionGenerator, officialConfig, randomWeights, setFusedKernels, tf, useBackend } =
   await import("../dist/index.js");
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 const backend = await useBackend(env.BACKEND ?? "wasm");
 const gpu = backend === "webgpu";
+if (env.FUSED === "0") setFusedKernels(false);
+if (env.SUBMIT_BATCH) tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(env.SUBMIT_BATCH));
+const variant = gpu ? ` | fused kernels ${env.FUSED === "0" ? "off" : "on"} | submit batch ${tf.env().get("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE")}` : "";
 const ourThreads = backend === "wasm" ? (await import("@tensorflow/tfjs-backend-wasm")).getThreadsCount() : gpu ? null : 1;
 const cfg = officialConfig();
 const dc = cfg.diffusion_decoder.args;
@@ -90,7 +95,7 @@ function denoiserInputs(B) {
 const disposeInputs = (i) => tf.dispose([i.x, ...Object.values(i.cond)]);
 
 console.log(`# ${new Date().toISOString()} | ${cpus().length} x ${cpus()[0]?.model ?? "?"} | node ${process.version} | tfjs ${tf.version.tfjs} ${backend}` +
-  (ourThreads ? `, ${ourThreads} thread${ourThreads > 1 ? "s" : ""}` : "") + ` | load average ${loadavg()[0].toFixed(2)}`);
+  (ourThreads ? `, ${ourThreads} thread${ourThreads > 1 ? "s" : ""}` : "") + `${variant} | load average ${loadavg()[0].toFixed(2)}`);
 
 // --- is the PyTorch side available? ------------------------------------------------------------------------------
 const torchSide = new Map();

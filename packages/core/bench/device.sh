@@ -6,7 +6,11 @@
 #       bundles bench.mjs (esbuild, dist included), compresses node and dawn.node, fills .device/core/official from
 #       the official mirror (OFFICIAL_REPO) and .gl/ with the Vulkan loader debs when missing; prints what to carry.
 #   packages/core/bench/device.sh run       on the device (no npm, no network), from the repo root, carrying
-#       .device/core/device, .device/core/official and .gl. Env passes through to bench.mjs (REPS, TRAIN_BATCH, ...).
+#       .device/core/device, .device/core/official and .gl. Env passes through to bench.mjs (REPS, TRAIN_BATCH,
+#       FUSED, SUBMIT_BATCH, ...).
+#   packages/core/bench/device.sh checks    on the device: the WebGPU checks (device-webgpu.mjs: parity against the
+#       official fixtures, fused kernels against composed ops); exits 1 when one is out of tolerance.
+#   packages/core/bench/device.sh profile   on the device: GPU time of one guided step by kernel (profile-webgpu.mjs).
 set -euo pipefail
 D=.device/core/device
 case "${1:-}" in
@@ -14,9 +18,11 @@ prepare)
   mkdir -p "$D"
   test -f packages/core/dist/index.js || { echo "build first: cd packages/core && pnpm build" >&2; exit 1; }
   esbuild=$(ls -d node_modules/.pnpm/esbuild@0.25.*/node_modules/esbuild/bin/esbuild | head -1)
-  "$esbuild" packages/core/bench/bench.mjs --bundle --platform=node --format=esm --main-fields=main,module \
-    --outfile="$D/bench.mjs" --log-level=warning \
-    --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  for f in bench device-webgpu profile-webgpu; do
+    "$esbuild" "packages/core/bench/$f.mjs" --bundle --platform=node --format=esm --main-fields=main,module \
+      --outfile="$D/$f.mjs" --log-level=warning \
+      --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  done
   test -f "$D/node.xz" || xz -T2 -c "$(command -v node)" > "$D/node.xz"
   dawn=$(ls node_modules/.pnpm/webgpu@*/node_modules/webgpu/dist/linux-x64/dawn.node | head -1)
   test -f "$D/dawn.node.xz" || xz -T2 -c "$dawn" > "$D/dawn.node.xz"
@@ -31,7 +37,7 @@ prepare)
   du -sh "$D" .device/core/official .gl
   echo "carry: $D .device/core/official .gl"
   ;;
-run)
+run | checks | profile)
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
   # The NVIDIA driver's Vulkan ICD lives under /usr/local/nvidia on the device.
@@ -41,13 +47,18 @@ run)
   xz -dc "$D/node.xz" > /tmp/node && chmod +x /tmp/node
   xz -dc "$D/dawn.node.xz" > /tmp/dawn.node
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+  if [ "$1" = checks ]; then
+    exec /tmp/node "$D/device-webgpu.mjs" packages/core/test/fixtures/parity /tmp/dawn.node
+  elif [ "$1" = profile ]; then
+    exec /tmp/node "$D/profile-webgpu.mjs" /tmp/dawn.node
+  fi
   python3 -c 'import torch, einops, yaml; print("python3 torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")'
   BACKEND=webgpu DAWN_NODE=/tmp/dawn.node PYTHON="${PYTHON:-python3}" OFFICIAL_DIR="$PWD/.device/core/official" \
     OFFICIAL_BENCH="$PWD/packages/core/test/bench_official.py" TORCH_DEVICE="${TORCH_DEVICE:-cuda}" \
     /tmp/node "$D/bench.mjs"
   ;;
 *)
-  echo "usage: $0 prepare|run" >&2
+  echo "usage: $0 prepare|run|checks|profile" >&2
   exit 2
   ;;
 esac
