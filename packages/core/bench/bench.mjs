@@ -26,20 +26,14 @@
 // 1 otherwise). "derived" numbers are a measured step time x steps; the table marks them with "d".
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { installDawn } from "./dawn.mjs";
 
 const env = process.env;
-if (env.DAWN_NODE) {
-  // Dawn must be on navigator.gpu before the webgpu backend loads (it registers only when an adapter API exists).
-  const { create, globals } = createRequire(import.meta.url)(env.DAWN_NODE);
-  Object.assign(globalThis, globals);
-  Object.defineProperty(globalThis, "navigator", { value: { gpu: create([]) }, configurable: true });
-  await import("@tensorflow/tfjs-backend-webgpu");
-}
+if (env.DAWN_NODE) await installDawn(env.DAWN_NODE);
 const { DiffusionPrior, TensorMap, TransformerDenoiser, createReactionGenerator, officialConfig, randomWeights, setFusedKernels, tf, useBackend } =
   await import("../dist/index.js");
 

@@ -2,16 +2,11 @@
 // see bench/README.md): parity of every module against the official PyTorch fixtures, then the fused WebGPU kernels
 // against the composed tfjs ops at the official size (outputs, gradients, dispatch counts).
 // usage: node device-webgpu.mjs FIXTURE_DIR DAWN_NODE_PATH; exits 1 when a check is out of tolerance.
-import { createRequire } from "node:module";
-import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
+import { installDawn } from "./dawn.mjs";
 
 const [fixtures, dawnPath] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
-const { create, globals } = require(resolve(dawnPath)); // a relative path would be read as a package name
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, "navigator", { value: { gpu: create([]) }, configurable: true });
-await import("@tensorflow/tfjs-backend-webgpu");
+await installDawn(dawnPath);
 const core = await import("../src/index.ts");
 const { packedAttention } = await import("../src/modules/fused.ts");
 const { tf } = core;

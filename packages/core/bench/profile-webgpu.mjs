@@ -2,15 +2,10 @@
 // random weights, conditions cached as in generation), kernel times (timestamp queries) summed by kernel name, for
 // the fused kernels on and off. Bundled and run on the device by `device.sh profile`; env WINDOWS (default 150:
 // 15 windows x K=10), GUIDED (default 1: the doubled batch of classifier-free guidance).
-import { createRequire } from "node:module";
-import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { installDawn } from "./dawn.mjs";
 
-const require = createRequire(import.meta.url);
-const { create, globals } = require(resolve(process.argv[2])); // a relative path would be read as a package name
-Object.assign(globalThis, globals);
-Object.defineProperty(globalThis, "navigator", { value: { gpu: create([]) }, configurable: true });
-await import("@tensorflow/tfjs-backend-webgpu");
+await installDawn(process.argv[2]);
 const core = await import("../src/index.ts");
 const { tf } = core;
 await core.useBackend("webgpu");

@@ -55,13 +55,14 @@ export function fusedKernelsActive(): boolean {
 const WG = 64; // invocations per workgroup in every program below
 const flat = (shape: number[]) => ({ x: shape.map((_, i) => i) });
 
-/** Workgroup tree reduction of `red` (length WG) with `combine`; every invocation must call it (it has barriers). */
-const reduceSnippet = (name: string, combine: (a: string, b: string) => string) => `
-  fn ${name}(tid : i32, v : f32) -> f32 {
+/** Workgroup sum (tree reduction in `red`); every invocation must call it, as it has barriers. */
+const sumSnippet = `
+  var<workgroup> red : array<f32, ${WG}>;
+  fn sumAll(tid : i32, v : f32) -> f32 {
     red[tid] = v;
     workgroupBarrier();
     for (var n = ${WG / 2}; n > 0; n = n >> 1) {
-      if (tid < n) { red[tid] = ${combine("red[tid]", "red[tid + n]")}; }
+      if (tid < n) { red[tid] = red[tid] + red[tid + n]; }
       workgroupBarrier();
     }
     let r = red[0];
@@ -100,8 +101,7 @@ function layerNormProgram(rows: number, dim: number, residual: boolean): Program
     workgroupSize: [WG, 1, 1],
     uniforms: "eps : f32,",
     getUserCode: () => `
-  var<workgroup> red : array<f32, ${WG}>;
-  ${reduceSnippet("sumAll", (a, b) => `${a} + ${b}`)}
+  ${sumSnippet}
   fn main(index : i32) {
     let row = index / ${WG};
     let tid = index - row * ${WG};
@@ -343,15 +343,10 @@ const mergeHeads = (x: tf.Tensor4D) => {
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, L, H * Dh]) as tf.Tensor3D;
 };
 
-/** Places column blocks into a zero tensor [B, L, C]; blocks landing on the same columns are added. */
-function placeColumns(B: number, L: number, C: number, blocks: { off: number; t: tf.Tensor3D }[]): tf.Tensor3D {
-  let out: tf.Tensor3D | null = null;
-  for (const { off, t } of blocks) {
-    const w = t.shape[2];
-    const padded = tf.pad(t, [[0, 0], [0, 0], [off, C - off - w]]) as tf.Tensor3D;
-    out = out ? (tf.add(out, padded) as tf.Tensor3D) : padded;
-  }
-  return out ?? (tf.zeros([B, L, C]) as tf.Tensor3D);
+/** Column blocks [B, L, w] placed at their offsets in a zero tensor [B, L, C]; blocks on the same columns add. */
+function placeColumns(C: number, blocks: { off: number; t: tf.Tensor3D }[]): tf.Tensor3D {
+  const padded = blocks.map(({ off, t }) => tf.pad(t, [[0, 0], [0, 0], [off, C - off - t.shape[2]]]) as tf.Tensor3D);
+  return (padded.length === 1 ? padded[0]! : tf.addN(padded)) as tf.Tensor3D;
 }
 
 /**
@@ -411,9 +406,9 @@ export function packedAttentionGradients(dy: tf.Tensor, a: PackedAttention): tf.
   const dKs = (lens.length === 1 ? [dK] : tf.split(dK, lens, 2)) as tf.Tensor4D[];
   const dVs = (lens.length === 1 ? [dV] : tf.split(dV, lens, 2)) as tf.Tensor4D[];
   return [
-    placeColumns(B, Lq, Cq, [{ off: qOffset, t: dQ }]),
+    placeColumns(Cq, [{ off: qOffset, t: dQ }]),
     ...a.sources.map((s, i) =>
-      placeColumns(s.t.shape[0], s.t.shape[1], s.t.shape[2], [
+      placeColumns(s.t.shape[2], [
         { off: s.kOffset, t: mergeHeads(dKs[i]!) },
         { off: s.vOffset, t: mergeHeads(dVs[i]!) },
       ]),
