@@ -34,7 +34,7 @@ import { installDawn } from "./dawn.mjs";
 
 const env = process.env;
 if (env.DAWN_NODE) await installDawn(env.DAWN_NODE);
-const { DiffusionPrior, TensorMap, TransformerDenoiser, createReactionGenerator, officialConfig, randomWeights, setFusedKernels, tf, useBackend } =
+const { AdamW, DiffusionPrior, TensorMap, TransformerDenoiser, createReactionGenerator, officialConfig, randomWeights, setFusedKernels, tf, useBackend } =
   await import("../dist/index.js");
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
@@ -166,9 +166,9 @@ for (const steps of [10, 5]) {
 tf.dispose(Object.values(clip));
 
 // One GAFRG training step as the official train_diffusion.py computes the decoder's loss: x_t = q_sample(x0, t) with
-// t uniform per window, the denoiser forward, MSE against x0, backward, AdamW (lr 1e-4, betas 0.9/0.999, weight
-// decay 1e-4: tfjs Adam plus the decoupled decay AdamW applies first). Differences from the official step: our
-// denoiser has no dropout layers (the official trains with dropout 0.1 and condition dropout 0.2).
+// t uniform per window, the denoiser forward, MSE against x0, backward, AdamW (configs/diffusion_model.yaml: lr 1e-4,
+// betas 0.9/0.999, weight decay 1e-4). Differences from the official step: our denoiser has no dropout layers (the
+// official trains with dropout 0.1 and condition dropout 0.2).
 {
   const vars = new TensorMap([...weights.tensors].map(([k, v]) => [k, tf.variable(v)]));
   const varList = [...vars.tensors.values()];
@@ -178,22 +178,20 @@ tf.dispose(Object.values(clip));
   // Cosine schedule (num_train_timesteps 1000): alpha_bar(t) = f(t+1)/f(0), f(s) = cos^2(((s/T)+0.008)/1.008 * pi/2).
   const T = cfg.diffusion_decoder.scheduler.num_train_timesteps;
   const f = (s) => Math.cos(((s / T + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
-  const lr = 1e-4, wd = 1e-4;
-  const opt = tf.train.adam(lr, 0.9, 0.999, 1e-8);
+  const opt = new AdamW(varList, { lr: 1e-4, betas: [0.9, 0.999], weightDecay: 1e-4 });
   const step = () => {
     const t = Array.from({ length: TB }, () => Math.floor(Math.random() * T));
-    tf.tidy(() => { for (const v of varList) v.assign(tf.mul(v, 1 - lr * wd)); });
     return opt.minimize(() => {
       const ab = tf.tensor3d(t.map((s) => f(s + 1) / f(0)), [TB, 1, 1]);
       const xt = tf.add(tf.mul(tf.sqrt(ab), x0), tf.mul(tf.sqrt(tf.sub(1, ab)), tf.randomNormal(x0.shape)));
       return tf.losses.meanSquaredError(x0, trainDen.forward(xt, t, i.cond));
-    }, true, varList);
+    });
   };
   record("train", `GAFRG training step (${TB} windows, AdamW)`, await time(step, gpu ? 5 : REPS), "measured", "q_sample + forward + MSE + backward + AdamW");
   disposeInputs(i);
   x0.dispose();
-  tf.dispose(varList);
   opt.dispose();
+  tf.dispose(varList);
 }
 gen.dispose();
 

@@ -64,6 +64,48 @@ for (const [B, Lq, D, H, L1, L2] of [[3, 50, 512, 4, 50, 0], [2, 13, 64, 4, 1, 1
   check(`fused vs composed attention (${shape})`, relError(await o1.data(), await o0.data()), 1e-5);
   check(`fused vs composed attention gradient (${shape})`, relError(await g1.data(), await g0.data()), 1e-5);
 }
+// LayerNorm's backward kernels against the composed ops: widths below, at and above the workgroup, with and without
+// the residual (the residual's gradient is the input's).
+const { addLayerNorm } = await import("../src/modules/fused.ts");
+for (const [rows, dim, residual] of [[7, 40, true], [5, 64, false], [3, 515, true]]) {
+  const x = tf.randomNormal([rows, dim], 0, 1, "float32", 5);
+  const r = residual ? tf.randomNormal([rows, dim], 0, 1, "float32", 6) : null;
+  const gamma = tf.randomNormal([dim], 1, 0.3, "float32", 7);
+  const beta = tf.randomNormal([dim], 0, 0.3, "float32", 8);
+  const weight = tf.randomNormal([rows, dim], 0, 1, "float32", 9);
+  const grads = (fused) => {
+    core.setFusedKernels(fused);
+    const f = (xx, g, b) => tf.sum(tf.mul(addLayerNorm(xx, r, g, b, 1e-5), weight));
+    return tf.grads(f)([x, gamma, beta]);
+  };
+  const g0 = grads(false);
+  const g1 = grads(true);
+  for (const [i, n] of ["x", "gamma", "beta"].entries()) {
+    check(`fused vs composed LayerNorm gradient ${n} (${rows} rows x ${dim}${residual ? ", residual" : ""})`, relError(await g1[i].data(), await g0[i].data()), 1e-5);
+  }
+}
+
+// AdamW's two kernels against its composed ops: three steps on variables of awkward sizes.
+for (const shape of [[1000], [37, 11]]) {
+  const run = async (fused) => {
+    core.setFusedKernels(fused);
+    const v = tf.variable(tf.randomNormal(shape, 0, 1, "float32", 1));
+    const opt = new core.AdamW([v], { lr: 0.01, betas: [0.8, 0.9], eps: 1e-6, weightDecay: 0.1 });
+    for (let i = 0; i < 3; i++) {
+      const g = tf.randomNormal(shape, 0, 1, "float32", 10 + i);
+      opt.step({ [v.name]: g });
+      g.dispose();
+    }
+    const out = await v.data();
+    opt.dispose();
+    v.dispose();
+    return out;
+  };
+  const composed = await run(false);
+  check(`fused vs composed AdamW, 3 steps, [${shape}]`, relError(await run(true), composed), 1e-6);
+}
+core.setFusedKernels(true);
+
 if (process.env.SMALL_ONLY === "1") process.exit(failed ? 1 : 0); // SwiftShader: the official-size part takes minutes
 
 // Fused kernels against the composed ops, official size, random weights (3 windows).

@@ -53,3 +53,5 @@ export { setFusedKernels } from "./modules/fused";
 export { listZipEntries, openTorchArchive, openTorchCheckpoint, readTorchStateDictFile } from "./torch/file";
 export type { RandomAccess, TorchCheckpointFile } from "./torch/file";
 export type { LazyTorchTensor } from "./torch/checkpoint";
+export { AdamW, AdamWError } from "./adamw";
+export type { AdamWOptions } from "./adamw";

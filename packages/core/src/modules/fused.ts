@@ -89,13 +89,37 @@ function run(backend: unknown, program: Program, inputs: tf.TensorInfo[], unifor
 // tfjs saves a gradient's inputs by name and cannot save an absent one: one kernel per variant
 const LAYER_NORM = "PerfrdiffLayerNorm";
 const ADD_LAYER_NORM = "PerfrdiffAddLayerNorm";
+// the backward pass's kernels: an absent residual is fine here (no gradient of them is taken)
+const LAYER_NORM_GRAD_X = "PerfrdiffLayerNormGradX";
+const LAYER_NORM_GRAD_ROWS = "PerfrdiffLayerNormGradRows";
 
-function layerNormProgram(rows: number, dim: number, residual: boolean): Program {
+/**
+ * What a LayerNorm program writes for each row: the forward output, the input gradient for an upstream gradient dy,
+ * or dy * xhat (the rows the weight's gradient sums).
+ */
+type LayerNormMode = "forward" | "gradX" | "gradRows";
+
+function layerNormProgram(rows: number, dim: number, residual: boolean, mode: LayerNormMode): Program {
   const load = residual ? "x[base + c] + r[base + c]" : "x[base + c]";
+  // every binding must be used by the shader (tfjs's pipelines derive their layout from it)
+  const names = [...(residual ? ["x", "r"] : ["x"]), ...(mode === "gradRows" ? [] : ["gamma"])];
+  const xhat = `(${load} - mean) * rstd`;
+  const write = {
+    forward: `if (valid) { for (var c = tid; c < dim; c += ${WG}) { result[base + c] = ${xhat} * gamma[c] + beta[c]; } }`,
+    // dx = rstd (g - mean(g) - xhat mean(g xhat)) for g = dy gamma
+    gradX: `
+    var a = 0.0;
+    var b = 0.0;
+    if (valid) { for (var c = tid; c < dim; c += ${WG}) { let g = dy[base + c] * gamma[c]; a += g; b += g * ${xhat}; } }
+    let ma = sumAll(tid, a) / f32(dim);
+    let mb = sumAll(tid, b) / f32(dim);
+    if (valid) { for (var c = tid; c < dim; c += ${WG}) { result[base + c] = rstd * (dy[base + c] * gamma[c] - ma - ${xhat} * mb); } }`,
+    gradRows: `if (valid) { for (var c = tid; c < dim; c += ${WG}) { result[base + c] = dy[base + c] * ${xhat}; } }`,
+  }[mode];
   return {
-    variableNames: residual ? ["x", "r", "gamma", "beta"] : ["x", "gamma", "beta"],
+    variableNames: mode === "forward" ? [...names, "beta"] : [...names, "dy"],
     outputShape: [rows, dim],
-    shaderKey: `perfrdiffLayerNorm_${residual}`,
+    shaderKey: `perfrdiffLayerNorm_${residual}_${mode}`,
     dispatchLayout: flat([rows, dim]),
     dispatch: [rows, 1, 1],
     workgroupSize: [WG, 1, 1],
@@ -114,9 +138,7 @@ function layerNormProgram(rows: number, dim: number, residual: boolean): Program
     var q = 0.0;
     if (valid) { for (var c = tid; c < dim; c += ${WG}) { let d = ${load} - mean; q += d * d; } }
     let rstd = inverseSqrt(sumAll(tid, q) / f32(dim) + uniforms.eps);
-    if (valid) {
-      for (var c = tid; c < dim; c += ${WG}) { result[base + c] = (${load} - mean) * rstd * gamma[c] + beta[c]; }
-    }
+    ${write}
   }`,
   };
 }
@@ -372,6 +394,18 @@ export function packedAttention(a: PackedAttention): tf.Tensor3D {
  * kernel's backward pass, in tfjs ops. x is also the gradient of r.
  */
 export function layerNormGradients(dy: tf.Tensor, x: tf.Tensor, r: tf.Tensor | null, gamma: tf.Tensor, eps: number): { x: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor } {
+  const dim = x.shape[x.rank - 1]!;
+  const rows = x.size / dim;
+  const dBeta = () => tf.sum(tf.reshape(dy, [rows, dim]), 0);
+  if (fusedKernelsActive()) {
+    // two row kernels (input gradient; dy * xhat, summed over rows for the weight's gradient) instead of ~17
+    register();
+    const inputs = (r ? { x, r, gamma, dy } : { x, gamma, dy }) as unknown as tf.NamedTensorMap;
+    const attrs = { eps } as unknown as tf.NamedAttrMap;
+    const dx = tf.engine().runKernel(LAYER_NORM_GRAD_X, inputs, attrs) as tf.Tensor;
+    const dyXhat = tf.engine().runKernel(LAYER_NORM_GRAD_ROWS, inputs, attrs) as tf.Tensor;
+    return { x: dx, gamma: tf.sum(tf.reshape(dyXhat, [rows, dim]), 0), beta: dBeta() };
+  }
   const s = r ? tf.add(x, r) : x;
   const { mean, variance } = tf.moments(s, -1, true);
   const rstd = tf.rsqrt(tf.add(variance, eps));
@@ -379,8 +413,7 @@ export function layerNormGradients(dy: tf.Tensor, x: tf.Tensor, r: tf.Tensor | n
   const dxhat = tf.mul(dy, gamma);
   // d/ds of (s - mean) * rstd applied to dxhat
   const ds = tf.mul(rstd, tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true))));
-  const rows = s.size / s.shape[s.rank - 1]!;
-  return { x: ds, gamma: tf.sum(tf.reshape(tf.mul(dy, xhat), [rows, -1]), 0), beta: tf.sum(tf.reshape(dy, [rows, -1]), 0) };
+  return { x: ds, gamma: tf.sum(tf.reshape(tf.mul(dy, xhat), [rows, dim]), 0), beta: dBeta() };
 }
 
 /**
@@ -417,6 +450,110 @@ export function packedAttentionGradients(dy: tf.Tensor, a: PackedAttention): tf.
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// AdamW update: moments, then the parameter, one dispatch each (tfjs's Adam composes ~15 kernels per variable).
+
+const ADAMW_MOMENTS = "PerfrdiffAdamWMoments";
+const ADAMW_PARAM = "PerfrdiffAdamWParam";
+
+/** Hyper-parameters of one AdamW step as torch.optim.AdamW applies them (bias corrections of this step included). */
+export interface AdamWStep {
+  beta1: number;
+  beta2: number;
+  /** 1 - lr * weight_decay: the decoupled decay, applied to the parameter before the Adam update */
+  decay: number;
+  /** lr / (1 - beta1^t) */
+  stepSize: number;
+  /** sqrt(1 - beta2^t) */
+  correction2Sqrt: number;
+  eps: number;
+}
+
+/**
+ * First and second moments of one variable after a step: moments [2, n] (m then v, n = the variable's size), grad
+ * of the variable's shape -> [2, n]. m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2.
+ */
+export function adamWMoments(moments: tf.Tensor, grad: tf.Tensor, s: AdamWStep): tf.Tensor2D {
+  if (!fusedKernelsActive()) {
+    return tf.tidy(() => {
+      const g = tf.reshape(grad, [1, -1]);
+      const [m, v] = tf.split(moments, 2, 0);
+      return tf.concat([tf.add(tf.mul(m!, s.beta1), tf.mul(g, 1 - s.beta1)), tf.add(tf.mul(v!, s.beta2), tf.mul(tf.square(g), 1 - s.beta2))], 0) as tf.Tensor2D;
+    });
+  }
+  register();
+  return tf.engine().runKernel(ADAMW_MOMENTS, { moments, grad } as unknown as tf.NamedTensorMap, { ...s } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/**
+ * The variable after a step, given its moments after the step [2, n]: p decay - stepSize m / (sqrt(v) /
+ * correction2Sqrt + eps), the shape of `param`.
+ */
+export function adamWParam(param: tf.Tensor, moments: tf.Tensor, s: AdamWStep): tf.Tensor {
+  if (!fusedKernelsActive()) {
+    return tf.tidy(() => {
+      const [m, v] = tf.split(moments, 2, 0);
+      const update = tf.div(tf.mul(m!, s.stepSize), tf.add(tf.div(tf.sqrt(v!), s.correction2Sqrt), s.eps));
+      return tf.sub(tf.mul(param, s.decay), tf.reshape(update, param.shape));
+    });
+  }
+  register();
+  return tf.engine().runKernel(ADAMW_PARAM, { param, moments } as unknown as tf.NamedTensorMap, { ...s } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+function registerAdamW(): void {
+  const size = (t: tf.TensorInfo) => t.shape.reduce((p, q) => p * q, 1);
+  const program = (key: string, names: string[], n: number, total: number, uniforms: string, body: string): Program => ({
+    variableNames: names,
+    outputShape: [total],
+    shaderKey: key,
+    dispatchLayout: flat([total]),
+    dispatch: [Math.ceil(total / WG), 1, 1],
+    workgroupSize: [WG, 1, 1],
+    size: true,
+    uniforms: `n : i32, ${uniforms}`,
+    getUserCode: () => `
+  fn main(index : i32) {
+    if (index < uniforms.size) {
+      let n = uniforms.n;
+      ${body}
+    }
+  }`,
+  });
+  const f32 = (...v: number[]): Uniform[] => v.map((x) => ({ type: "float32", data: [x] }));
+  tf.registerKernel({
+    kernelName: ADAMW_MOMENTS,
+    backendName: "webgpu",
+    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
+      const s = attrs as unknown as AdamWStep;
+      const n = size(inputs.grad!);
+      const body = `if (index < n) {
+        result[index] = uniforms.b1 * moments[index] + (1.0 - uniforms.b1) * grad[index];
+      } else {
+        let g = grad[index - n];
+        result[index] = uniforms.b2 * moments[index] + (1.0 - uniforms.b2) * g * g;
+      }`;
+      const p = program("perfrdiffAdamWMoments", ["moments", "grad"], n, 2 * n, "b1 : f32, b2 : f32,", body);
+      const out = run(backend, p, [inputs.moments!, inputs.grad!], [{ type: "int32", data: [n] }, ...f32(s.beta1, s.beta2)]);
+      return { ...out, shape: [2, n] };
+    }) as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: ADAMW_PARAM,
+    backendName: "webgpu",
+    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
+      const s = attrs as unknown as AdamWStep;
+      const param = inputs.param!;
+      const n = size(param);
+      const body = `let denom = sqrt(moments[index + n]) / uniforms.c2 + uniforms.eps;
+      result[index] = param[index] * uniforms.decay - uniforms.stepSize * moments[index] / denom;`;
+      const p = program("perfrdiffAdamWParam", ["param", "moments"], n, n, "decay : f32, stepSize : f32, c2 : f32, eps : f32,", body);
+      const out = run(backend, p, [param, inputs.moments!], [{ type: "int32", data: [n] }, ...f32(s.decay, s.stepSize, s.correction2Sqrt, s.eps)]);
+      return { ...out, shape: param.shape };
+    }) as unknown as tf.KernelFunc,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
@@ -433,7 +570,7 @@ function registerLayerNorm(kernelName: string, residual: boolean): void {
       const dim = x!.shape[x!.shape.length - 1]!;
       const rows = x!.shape.reduce((p, q) => p * q, 1) / dim;
       const ins = residual ? [x!, r!, gamma!, beta!] : [x!, gamma!, beta!];
-      const out = run(backend, layerNormProgram(rows, dim, residual), ins, [{ type: "float32", data: [attrs!.eps as number] }]);
+      const out = run(backend, layerNormProgram(rows, dim, residual, "forward"), ins, [{ type: "float32", data: [attrs!.eps as number] }]);
       return { ...out, shape: x!.shape };
     }) as unknown as tf.KernelFunc,
   });
@@ -447,6 +584,21 @@ function registerLayerNorm(kernelName: string, residual: boolean): void {
       if (residual) map.r = () => grads.x;
       return map;
     },
+  });
+}
+
+function registerLayerNormBackward(kernelName: string, mode: LayerNormMode): void {
+  tf.registerKernel({
+    kernelName,
+    backendName: "webgpu",
+    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
+      const { x, r, gamma, dy } = inputs;
+      const dim = x!.shape[x!.shape.length - 1]!;
+      const rows = x!.shape.reduce((p, q) => p * q, 1) / dim;
+      const ins = [x!, ...(r ? [r] : []), ...(mode === "gradRows" ? [] : [gamma!]), dy!];
+      const out = run(backend, layerNormProgram(rows, dim, !!r, mode), ins, [{ type: "float32", data: [attrs!.eps as number] }]);
+      return { ...out, shape: x!.shape };
+    }) as unknown as tf.KernelFunc,
   });
 }
 
@@ -523,7 +675,10 @@ function register(): void {
   if (tf.getKernel(LAYER_NORM, "webgpu")) return;
   registerLayerNorm(LAYER_NORM, false);
   registerLayerNorm(ADD_LAYER_NORM, true);
+  registerLayerNormBackward(LAYER_NORM_GRAD_X, "gradX");
+  registerLayerNormBackward(LAYER_NORM_GRAD_ROWS, "gradRows");
   registerGelu();
   registerAttention(ATTENTION[0]!, 1);
   registerAttention(ATTENTION[1]!, 2);
+  registerAdamW();
 }

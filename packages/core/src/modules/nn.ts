@@ -51,24 +51,24 @@ function cachedDerived(W: tf.Tensor, kind: string, make: () => tf.Tensor[]): tf.
   return made;
 }
 
-/** W [parts*out, in] split into `parts` row blocks, each transposed to [in, out] (cached). */
-export function transposedParts(W: tf.Tensor, parts = 1): tf.Tensor2D[] {
-  return cachedDerived(W, `T${parts}`, () => (parts === 1 ? [W] : tf.split(W, parts, 0)).map((p) => tf.transpose(p))) as tf.Tensor2D[];
-}
-
-/** Rows [from, W.rows) of W [rows, in], transposed to [in, rows - from] (cached): the key|value part of in_proj. */
-function transposedTail(W: tf.Tensor, from: number): tf.Tensor2D {
-  return cachedDerived(W, `T>${from}`, () => [tf.transpose(tf.slice(W, [from, 0], [-1, -1]))])[0] as tf.Tensor2D;
-}
-
-/** Entries [from, end) of a bias (cached). */
-function biasTail(b: tf.Tensor, from: number): tf.Tensor1D {
-  return cachedDerived(b, `S>${from}`, () => [tf.slice(b, [from], [-1])])[0] as tf.Tensor1D;
-}
-
-/** A bias [parts*out] split into `parts` pieces (cached). */
-export function splitParts(b: tf.Tensor, parts: number): tf.Tensor1D[] {
-  return cachedDerived(b, `S${parts}`, () => tf.split(b, parts, 0)) as tf.Tensor1D[];
+/**
+ * x [..., in] times rows [from, to) of a PyTorch-layout weight W [out, in], transposed, plus the same entries of the
+ * bias b: -> [..., to - from]. Cacheable weights use a cached transposed copy of the rows (and a cached bias part).
+ * Weights that must stay in the gradient's graph (variables, {@link withoutWeightCache}) are read in place off wasm,
+ * by a product with a transposed operand: a copy made per call would cost a transpose kernel forward and another
+ * backward (tfjs-wasm needs the copy, see `derived`).
+ */
+export function weightProduct(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor | undefined, from = 0, to = W.shape[0] as number): tf.Tensor {
+  const rows = (t: tf.Tensor) => (from === 0 && to === t.shape[0] ? t : tf.slice(t, from, to - from));
+  if ((caching && !(W instanceof tf.Variable)) || tf.getBackend() === "wasm") {
+    const Wt = cachedDerived(W, `T${from}:${to}`, () => [tf.transpose(rows(W))])[0] as tf.Tensor2D;
+    return matmulLast(x, Wt, b && cachedDerived(b, `S${from}:${to}`, () => [rows(b)])[0]);
+  }
+  const K = W.shape[1] as number;
+  const lead = x.shape.slice(0, -1);
+  const a = tf.reshape(x, [lead.reduce((p, q) => p * q, 1), K]) as tf.Tensor2D;
+  const y = tf.fused.matMul({ a, b: rows(W) as tf.Tensor2D, transposeB: true, bias: b && rows(b) });
+  return tf.reshape(y, [...lead, to - from]);
 }
 
 /** Frees every cached derived weight (they are re-made on demand). */
@@ -84,7 +84,7 @@ export function linear(w: WeightSource, prefix: string, x: tf.Tensor, bias = tru
   if (x.shape[x.shape.length - 1] !== inDim) {
     throw new Error(`${prefix}: input last dimension ${x.shape[x.shape.length - 1]} does not match weight [${W.shape}]`);
   }
-  return matmulLast(x, transposedParts(W)[0], bias ? w.get(`${prefix}.bias`) : undefined);
+  return weightProduct(x, W, bias ? w.get(`${prefix}.bias`) : undefined);
 }
 
 /**
@@ -189,12 +189,10 @@ export function multiheadAttention(
   let ctx: tf.Tensor;
   if (fusedKernelsActive() && !keyValue && query === key && key === value) {
     // self-attention: queries, keys and values from one product, attended in place
-    const qkv = matmulLast(query, transposedParts(Win)[0], bIn) as tf.Tensor3D; // [B, L, 3D]
+    const qkv = weightProduct(query, Win, bIn) as tf.Tensor3D; // [B, L, 3D]
     ctx = packedAttention({ q: qkv, qOffset: 0, sources: [{ t: qkv, kOffset: D, vOffset: 2 * D }], dim: D, heads: numHeads });
   } else {
-    const [Wq] = transposedParts(Win, 3); // [D, D] each, already transposed
-    const [bq] = splitParts(bIn, 3);
-    const q = matmulLast(query, Wq, bq);
+    const q = weightProduct(query, Win, bIn, 0, D);
     const kv = keyValue ?? attentionMemory(w, prefix, key, numHeads, value);
     if ("kv" in kv) {
       ctx = packedAttention({ q: q as tf.Tensor3D, qOffset: 0, sources: kv.kv.map((t) => ({ t, kOffset: 0, vOffset: D })), dim: D, heads: numHeads });
@@ -214,11 +212,11 @@ export function attentionMemory(w: WeightSource, prefix: string, x: tf.Tensor, n
   const Win = w.get(`${prefix}.in_proj_weight`);
   const bIn = w.get(`${prefix}.in_proj_bias`);
   const D = Win.shape[1] as number;
-  if (fusedKernelsActive() && value === x) return { kv: [matmulLast(x, transposedTail(Win, D), biasTail(bIn, D)) as tf.Tensor3D] };
-  const [, Wk, Wv] = transposedParts(Win, 3);
-  const [, bk, bv] = splitParts(bIn, 3);
-  if (fusedKernelsActive()) return { kv: [tf.concat([matmulLast(x, Wk, bk), matmulLast(value, Wv, bv)], 2) as tf.Tensor3D] };
-  return { k: heads(matmulLast(x, Wk, bk), numHeads), vT: headsTransposed(matmulLast(value, Wv, bv), numHeads) };
+  if (fusedKernelsActive() && value === x) return { kv: [weightProduct(x, Win, bIn, D, 3 * D) as tf.Tensor3D] };
+  const k = weightProduct(x, Win, bIn, D, 2 * D);
+  const v = weightProduct(value, Win, bIn, 2 * D, 3 * D);
+  if (fusedKernelsActive()) return { kv: [tf.concat([k, v], 2) as tf.Tensor3D] };
+  return { k: heads(k, numHeads), vT: headsTransposed(v, numHeads) };
 }
 
 /**
@@ -258,8 +256,8 @@ export function encoderLayer(
 
 /** One torch.nn.GRUCell step (gate order r, z, n). x [B, in], h [B, H] -> [B, H]. */
 export function gruCell(w: WeightSource, prefix: string, x: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
-  const gi = matmulLast(x, transposedParts(w.get(`${prefix}.weight_ih`))[0], w.get(`${prefix}.bias_ih`));
-  const gh = matmulLast(h, transposedParts(w.get(`${prefix}.weight_hh`))[0], w.get(`${prefix}.bias_hh`));
+  const gi = weightProduct(x, w.get(`${prefix}.weight_ih`), w.get(`${prefix}.bias_ih`));
+  const gh = weightProduct(h, w.get(`${prefix}.weight_hh`), w.get(`${prefix}.bias_hh`));
   const [ir, iz, inn] = tf.split(gi, 3, 1);
   const [hr, hz, hn] = tf.split(gh, 3, 1);
   const r = tf.sigmoid(tf.add(ir, hr));

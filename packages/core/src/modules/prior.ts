@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DiffusionPriorConfig } from "../config";
 import { bmm, matmulLast } from "./matmul";
-import { linear, shapes, silu, transposedParts } from "./nn";
+import { linear, shapes, silu, weightProduct } from "./nn";
 import { timestepCount } from "./denoiser";
 import type { Timesteps } from "./denoiser";
 
@@ -133,9 +133,10 @@ export class DiffusionPrior {
     const xn = gainNorm(w, `${p}.norm.g`, x);
     let q = tf.transpose(tf.reshape(linear(w, `${p}.to_q`, xn, false), [B, n, c.heads, c.dim_head]), [0, 2, 1, 3]);
     // to_kv's two halves as two products (splitting the product's output would copy it twice on wasm)
-    const [Wk, Wv] = transposedParts(w.get(`${p}.to_kv.weight`), 2);
-    let k = matmulLast(xn, Wk);
-    const v0 = matmulLast(xn, Wv);
+    const Wkv = w.get(`${p}.to_kv.weight`);
+    const half = (Wkv.shape[0] as number) / 2;
+    let k = weightProduct(xn, Wkv, undefined, 0, half);
+    const v0 = weightProduct(xn, Wkv, undefined, half, 2 * half);
     if (c.rotary_emb) {
       const freqs = w.get(`${p}.rotary_emb.freqs`);
       q = rotary(q, freqs);
@@ -164,8 +165,9 @@ export class DiffusionPrior {
 
   private feedForward(w: WeightSource, p: string, x: tf.Tensor): tf.Tensor {
     const xn = gainNorm(w, `${p}.0.g`, x);
-    const [Wa, Wg] = transposedParts(w.get(`${p}.1.weight`), 2); // the GEGLU halves as two products (no split)
-    let h = tf.mul(matmulLast(xn, Wa), silu(matmulLast(xn, Wg)));
+    const W = w.get(`${p}.1.weight`);
+    const half = (W.shape[0] as number) / 2; // the GEGLU halves as two products (no split)
+    let h = tf.mul(weightProduct(xn, W, undefined, 0, half), silu(weightProduct(xn, W, undefined, half, 2 * half)));
     if (this.config.normformer) h = gainNorm(w, `${p}.3.g`, h);
     return linear(w, `${p}.5`, h, false);
   }
