@@ -47,22 +47,26 @@ for (const [B, Lq, D, H, L1, L2] of [[3, 50, 512, 4, 50, 0], [2, 13, 64, 4, 1, 1
   const kv1 = tf.randomNormal([B, L1, 2 * D], 0, 1, "float32", 9);
   const kv2 = L2 ? tf.randomNormal([B, L2, 2 * D], 0, 1, "float32", 8) : null;
   const self = L1 === Lq && !L2;
-  const make = (x) => ({
+  // the query tensor, then each source
+  const make = (x, s1, s2) => ({
     q: x, qOffset: self ? 0 : D, dim: D, heads: H,
-    sources: self ? [{ t: x, kOffset: D, vOffset: 2 * D }] : [{ t: kv1, kOffset: 0, vOffset: D }, ...(kv2 ? [{ t: kv2, kOffset: 0, vOffset: D }] : [])],
+    sources: self ? [{ t: x, kOffset: D, vOffset: 2 * D }] : [{ t: s1, kOffset: 0, vOffset: D }, ...(s2 ? [{ t: s2, kOffset: 0, vOffset: D }] : [])],
   });
   const weight = tf.randomNormal([B, Lq, D], 0, 1, "float32", 3);
+  const operands = self ? [qkv] : [qkv, kv1, ...(kv2 ? [kv2] : [])];
   const run = (fused) => {
     core.setFusedKernels(fused);
-    const out = packedAttention(make(qkv));
-    const grad = tf.grad((x) => tf.sum(tf.mul(packedAttention(make(x)), weight)))(qkv);
-    return [out, grad];
+    const out = packedAttention(make(...operands));
+    const grads = tf.grads((...xs) => tf.sum(tf.mul(packedAttention(make(...xs)), weight)))(operands);
+    return [out, grads];
   };
   const [o0, g0] = run(false);
   const [o1, g1] = run(true);
   const shape = `B ${B}, ${Lq} queries, ${H} heads x ${D / H}, keys ${L1}${L2 ? ` + ${L2}` : ""}`;
   check(`fused vs composed attention (${shape})`, relError(await o1.data(), await o0.data()), 1e-5);
-  check(`fused vs composed attention gradient (${shape})`, relError(await g1.data(), await g0.data()), 1e-5);
+  for (const [i, g] of g0.entries()) {
+    check(`fused vs composed attention gradient of ${["queries", "source 1", "source 2"][i]} (${shape})`, relError(await g1[i].data(), await g.data()), 1e-5);
+  }
 }
 // LayerNorm's backward kernels against the composed ops: widths below, at and above the workgroup, with and without
 // the residual (the residual's gradient is the input's).

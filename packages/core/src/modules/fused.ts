@@ -1,6 +1,6 @@
 /**
- * Fused kernels for tfjs-webgpu: residual add + LayerNorm, exact GELU (and its gradient) and multi-head attention
- * over packed projections, one GPU dispatch each.
+ * Fused kernels for tfjs-webgpu: residual add + LayerNorm, exact GELU and multi-head attention over packed
+ * projections, one GPU dispatch each, their backward passes (two or three dispatches each), and the AdamW update.
  *
  * Why: on WebGPU a denoiser step was bound by dispatches, not arithmetic. Measured on an H200 (bench/results), a
  * guided step cost ~0.1 s whatever the batch, for ~515 kernels: tfjs composes LayerNorm from ~10 kernels, GELU from
@@ -8,8 +8,11 @@
  * backends keep the composed tfjs ops (same math), so results agree across backends within float32 rounding. Large
  * attention batches still take the composed ops, which are faster there (see FUSED_ATTENTION_MAX_WORK).
  *
- * Each kernel is a tfjs kernel registered for the webgpu backend only, with a gradient written in tfjs ops, so
- * training through it works on every path. The programs follow tfjs-webgpu's WebGPUProgram contract (4.22, pinned):
+ * Training was dispatch-bound the same way (measured: ~3500 kernels per GAFRG step, 1.06 s against PyTorch's
+ * 0.046 s): the backward passes and AdamW here replace tfjs's composed gradients and Adam.
+ *
+ * Each kernel is a tfjs kernel registered for the webgpu backend only; the forward ones register their gradients,
+ * so tf.grad and friends work through them. The programs follow tfjs-webgpu's WebGPUProgram contract (4.22, pinned):
  * tfjs generates the buffer bindings, the `uniforms` struct (shapes, then our fields) and calls `main(index)` with
  * the global invocation index.
  */
@@ -55,20 +58,25 @@ export function fusedKernelsActive(): boolean {
 const WG = 64; // invocations per workgroup in every program below
 const flat = (shape: number[]) => ({ x: shape.map((_, i) => i) });
 
-/** Workgroup sum (tree reduction in `red`); every invocation must call it, as it has barriers. */
-const sumSnippet = `
-  var<workgroup> red : array<f32, ${WG}>;
-  fn sumAll(tid : i32, v : f32) -> f32 {
-    red[tid] = v;
+/**
+ * WGSL function `name(tid, v)`: v combined over the workgroup (tree reduction in its own workgroup array); every
+ * invocation must call it, as it has barriers.
+ */
+const reduceSnippet = (name: string, combine: (a: string, b: string) => string) => `
+  var<workgroup> ${name}Red : array<f32, ${WG}>;
+  fn ${name}(tid : i32, v : f32) -> f32 {
+    ${name}Red[tid] = v;
     workgroupBarrier();
     for (var n = ${WG / 2}; n > 0; n = n >> 1) {
-      if (tid < n) { red[tid] = red[tid] + red[tid + n]; }
+      if (tid < n) { ${name}Red[tid] = ${combine(`${name}Red[tid]`, `${name}Red[tid + n]`)}; }
       workgroupBarrier();
     }
-    let r = red[0];
+    let r = ${name}Red[0];
     workgroupBarrier();
     return r;
   }`;
+const sumSnippet = reduceSnippet("sumAll", (a, b) => `${a} + ${b}`);
+const maxSnippet = reduceSnippet("maxAll", (a, b) => `max(${a}, ${b})`);
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), the same formula as tfjs's own erf kernels
 const erfSnippet = `
@@ -200,6 +208,7 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 // Multi-head attention over packed projections.
 
 const ATTENTION = ["PerfrdiffAttention1", "PerfrdiffAttention2"]; // by number of key/value sources
+const SELF_ATTENTION = "PerfrdiffSelfAttention"; // queries, keys and values in one tensor
 /** Longest key sequence and largest head size the attention kernel holds in workgroup memory (else: composed ops). */
 export const MAX_FUSED_KEYS = 256;
 const MAX_FUSED_HEAD_DIM = 128;
@@ -232,6 +241,23 @@ export interface PackedAttention {
 }
 
 /**
+ * WGSL: start of key (`off` "k") or value ("v") row j of head h, batch b, in source 1 or 2 ([B, L, C], columns at an
+ * offset; key j counts across both sources), for the uniforms the attention programs share.
+ */
+function sourceRow(src: 1 | 2, j: string, off: "k" | "v"): string {
+  return src === 1 ? `(b * uniforms.l1 + ${j}) * uniforms.c1 + uniforms.${off}1 + h * DH` : `(b * uniforms.l2 + ${j} - uniforms.l1) * uniforms.c2 + uniforms.${off}2 + h * DH`;
+}
+
+/** Uniforms of the attention programs: query geometry, each source's rows, columns and offsets, the score scale. */
+const ATTENTION_UNIFORMS = "lq : i32, heads : i32, cq : i32, qOff : i32, l1 : i32, c1 : i32, k1 : i32, v1 : i32, l2 : i32, c2 : i32, k2 : i32, v2 : i32, scale : f32,";
+
+function attentionUniforms(q: tf.TensorInfo, srcs: tf.TensorInfo[], a: AttentionAttrs): Uniform[] {
+  const geom = (i: number) => (srcs[i] ? [srcs[i]!.shape[1]!, srcs[i]!.shape[2]!, a.offsets[2 * i]!, a.offsets[2 * i + 1]!] : [0, 1, 0, 0]);
+  const ints = [q.shape[1]!, a.heads, q.shape[2]!, a.qOffset, ...geom(0), ...geom(1)];
+  return [...ints.map((v): Uniform => ({ type: "int32", data: [v] })), { type: "float32", data: [1 / Math.sqrt(a.dim / a.heads)] }];
+}
+
+/**
  * One workgroup per (batch, head, block of QB queries), WG invocations. Scores: each pass takes WG / LANES keys, LANES
  * invocations per key reading its row in coalesced steps, each key row used for all QB queries; partial sums meet in
  * workgroup memory. Softmax per query, then each invocation accumulates head dims d = tid, tid + WG, ... over all keys
@@ -241,11 +267,8 @@ function attentionProgram(B: number, Lq: number, dim: number, heads: number, two
   const dh = dim / heads; // baked into the shader: its loops unroll, so each invocation keeps many loads in flight
   const qb = Array.from({ length: QB }, (_, i) => i);
   const srcs: (1 | 2)[] = twoSources ? [1, 2] : [1];
-  // start of row j of the head's keys ("k") or values ("v") in source 1 or 2 ([B, L, C], columns at an offset)
-  const row = (src: 1 | 2, j: string, off: "k" | "v") =>
-    src === 1 ? `(b * uniforms.l1 + ${j}) * uniforms.c1 + uniforms.${off}1 + h * DH` : `(b * uniforms.l2 + ${j} - uniforms.l1) * uniforms.c2 + uniforms.${off}2 + h * DH`;
   const scoreLoop = (src: 1 | 2) => `
-          let p = ${row(src, "j", "k")};
+          let p = ${sourceRow(src, "j", "k")};
           for (var d = lane; d < DH; d += ${LANES}) {
             let kv = s${src}[p + d];
             ${qb.map((i) => `a${i} += qs[${i} * DH + d] * kv;`).join(" ")}
@@ -255,13 +278,13 @@ function attentionProgram(B: number, Lq: number, dim: number, heads: number, two
         {
           var j = ${from};
           for (; j + 4 <= ${to}; j += 4) {
-            let base = ${row(src, "j", "v")} + d;
+            let base = ${sourceRow(src, "j", "v")} + d;
             let rs = uniforms.c${src};
             let v0 = s${src}[base]; let v1 = s${src}[base + rs]; let v2 = s${src}[base + 2 * rs]; let v3 = s${src}[base + 3 * rs];
             ${qb.map((i) => `o${i} += sc[${i * MAX_FUSED_KEYS} + j] * v0 + sc[${i * MAX_FUSED_KEYS} + j + 1] * v1 + sc[${i * MAX_FUSED_KEYS} + j + 2] * v2 + sc[${i * MAX_FUSED_KEYS} + j + 3] * v3;`).join("\n            ")}
           }
           for (; j < ${to}; j++) {
-            let v0 = s${src}[${row(src, "j", "v")} + d];
+            let v0 = s${src}[${sourceRow(src, "j", "v")} + d];
             ${qb.map((i) => `o${i} += sc[${i * MAX_FUSED_KEYS} + j] * v0;`).join(" ")}
           }
         }`;
@@ -272,7 +295,7 @@ function attentionProgram(B: number, Lq: number, dim: number, heads: number, two
     dispatchLayout: flat([B, Lq, dim]),
     dispatch: [B * heads * Math.ceil(Lq / QB), 1, 1], // one workgroup per (batch, head, query block)
     workgroupSize: [WG, 1, 1],
-    uniforms: "lq : i32, heads : i32, cq : i32, qOff : i32, l1 : i32, c1 : i32, k1 : i32, v1 : i32, l2 : i32, c2 : i32, k2 : i32, v2 : i32, scale : f32,",
+    uniforms: ATTENTION_UNIFORMS,
     getUserCode: () => `
   const DH = ${dh};
   var<workgroup> qs : array<f32, ${QB * dh}>;
@@ -337,6 +360,154 @@ function attentionProgram(B: number, Lq: number, dim: number, heads: number, two
   };
 }
 
+/**
+ * Backward pass, first kernel: for each (batch, head, query i), the softmax weights P_ij and the scaled score
+ * gradients scale * dS_ij = scale * P_ij (dP_ij - sum_j P_ij dP_ij), dP_ij = dO_i . V_j, as [B, H, Lq, 2 Lk] (P, then
+ * scale dS). One workgroup per query; key passes as in the forward (LANES invocations per key, coalesced rows).
+ */
+function attentionGradScoresProgram(B: number, Lq: number, dim: number, heads: number, lk: number, twoSources: boolean): Program {
+  const dh = dim / heads;
+  const dots = (src: 1 | 2) => `
+          let pk = ${sourceRow(src, "j", "k")};
+          let pv = ${sourceRow(src, "j", "v")};
+          for (var d = lane; d < DH; d += ${LANES}) { a += qs[d] * s${src}[pk + d]; p += os[d] * s${src}[pv + d]; }`;
+  return {
+    variableNames: twoSources ? ["q", "s1", "s2", "dy"] : ["q", "s1", "dy"],
+    outputShape: [B, heads, Lq, 2 * lk],
+    shaderKey: `perfrdiffAttentionGradScores_${twoSources}_${dh}`,
+    dispatchLayout: flat([B, heads, Lq, 2 * lk]),
+    dispatch: [B * heads * Lq, 1, 1],
+    workgroupSize: [WG, 1, 1],
+    uniforms: ATTENTION_UNIFORMS,
+    getUserCode: () => `
+  const DH = ${dh};
+  var<workgroup> qs : array<f32, DH>;
+  var<workgroup> os : array<f32, DH>;
+  var<workgroup> part : array<f32, ${2 * WG}>;
+  var<workgroup> sc : array<f32, ${MAX_FUSED_KEYS}>;
+  var<workgroup> dp : array<f32, ${MAX_FUSED_KEYS}>;
+  ${sumSnippet}
+  ${maxSnippet}
+  fn main(index : i32) {
+    let wg = index / ${WG};
+    let tid = index - wg * ${WG};
+    let heads = uniforms.heads;
+    let lq = uniforms.lq;
+    let i = wg % lq;
+    let h = (wg / lq) % heads;
+    let b = wg / (lq * heads);
+    let valid = b < uniforms.outShape[0];
+    let lk = uniforms.l1 + uniforms.l2;
+    let row = b * lq + i;
+    for (var e = tid; e < DH; e += ${WG}) {
+      var qv = 0.0;
+      var ov = 0.0;
+      if (valid) { qv = q[row * uniforms.cq + uniforms.qOff + h * DH + e] * uniforms.scale; ov = dy[row * ${dim} + h * DH + e]; }
+      qs[e] = qv;
+      os[e] = ov;
+    }
+    workgroupBarrier();
+    let kk = tid / ${LANES};
+    let lane = tid - kk * ${LANES};
+    for (var j0 = 0; j0 < lk; j0 += ${WG / LANES}) {
+      let j = j0 + kk;
+      var a = 0.0;
+      var p = 0.0;
+      if (valid && j < lk) {${twoSources ? `
+        if (j < uniforms.l1) {${dots(1)}
+        } else {${dots(2)}
+        }` : dots(1)}
+      }
+      part[tid] = a;
+      part[${WG} + tid] = p;
+      workgroupBarrier();
+      if (tid < ${WG / LANES} && j0 + tid < lk) {
+        var sa = 0.0;
+        var sp = 0.0;
+        for (var l = 0; l < ${LANES}; l++) { sa += part[tid * ${LANES} + l]; sp += part[${WG} + tid * ${LANES} + l]; }
+        sc[j0 + tid] = sa;
+        dp[j0 + tid] = sp;
+      }
+      workgroupBarrier();
+    }
+    // softmax and dS; each invocation keeps to its own keys j = tid, tid + WG, ... (no barrier needed between)
+    var m = -3.402823e+38;
+    for (var j = tid; j < lk; j += ${WG}) { m = max(m, sc[j]); }
+    let mx = maxAll(tid, m);
+    var s = 0.0;
+    for (var j = tid; j < lk; j += ${WG}) { let e = exp(sc[j] - mx); sc[j] = e; s += e; }
+    let inv = 1.0 / sumAll(tid, s);
+    var r = 0.0;
+    for (var j = tid; j < lk; j += ${WG}) { let pj = sc[j] * inv; sc[j] = pj; r += pj * dp[j]; }
+    let rs = sumAll(tid, r);
+    if (valid) {
+      let base = ((b * heads + h) * lq + i) * 2 * lk;
+      for (var j = tid; j < lk; j += ${WG}) { result[base + j] = sc[j]; result[base + lk + j] = uniforms.scale * sc[j] * (dp[j] - rs); }
+    }
+  }`,
+  };
+}
+
+/**
+ * Backward pass, second kernel: the gradient of one packed input tensor [B, L, C] from the first kernel's output g:
+ * dQ = scale dS K in its query columns (when it is the query tensor, uniform rq = 1), dK = scale dS^T Q and
+ * dV = P^T dO in its key and value columns (when it is source 1 or 2, uniform src), zero in other columns. One
+ * invocation per element; a self-attention's q|k|v tensor gets all three in one pass.
+ */
+function attentionGradInputProgram(shape: number[], dim: number, heads: number, twoSources: boolean): Program {
+  const dh = dim / heads;
+  const size = shape.reduce((p, q) => p * q, 1);
+  return {
+    variableNames: twoSources ? ["g", "q", "s1", "s2", "dy"] : ["g", "q", "s1", "dy"],
+    outputShape: shape,
+    shaderKey: `perfrdiffAttentionGradInput_${twoSources}_${dh}`,
+    dispatchLayout: flat(shape),
+    dispatch: [Math.ceil(size / WG), 1, 1],
+    workgroupSize: [WG, 1, 1],
+    size: true,
+    uniforms: `${ATTENTION_UNIFORMS} rq : i32, src : i32,`,
+    getUserCode: () => `
+  const DH = ${dh};
+  fn main(index : i32) {
+    if (index >= uniforms.size) { return; }
+    let C = uniforms.outShape[2];
+    let L = uniforms.outShape[1];
+    let c = index % C;
+    let r = (index / C) % L;
+    let b = index / (C * L);
+    let heads = uniforms.heads;
+    let lq = uniforms.lq;
+    let l1 = uniforms.l1;
+    let lk = l1 + uniforms.l2;
+    let gRow = 2 * lk;
+    var acc = 0.0;
+    if (uniforms.rq == 1 && c >= uniforms.qOff && c < uniforms.qOff + ${dim}) {
+      let h = (c - uniforms.qOff) / DH;
+      let d = c - uniforms.qOff - h * DH;
+      let gb = ((b * heads + h) * lq + r) * gRow + lk;
+      for (var j = 0; j < l1; j++) { acc += g[gb + j] * s1[${sourceRow(1, "j", "k")} + d]; }${twoSources ? `
+      for (var j = l1; j < lk; j++) { acc += g[gb + j] * s2[${sourceRow(2, "j", "k")} + d]; }` : ""}
+    }
+    if (uniforms.src != 0) {
+      let j = select(l1, 0, uniforms.src == 1) + r; // this row's key in the whole sequence
+      let ko = select(uniforms.k2, uniforms.k1, uniforms.src == 1);
+      let vo = select(uniforms.v2, uniforms.v1, uniforms.src == 1);
+      if (c >= ko && c < ko + ${dim}) {
+        let h = (c - ko) / DH;
+        let d = c - ko - h * DH;
+        for (var i = 0; i < lq; i++) { acc += g[((b * heads + h) * lq + i) * gRow + lk + j] * q[(b * lq + i) * uniforms.cq + uniforms.qOff + h * DH + d]; }
+      }
+      if (c >= vo && c < vo + ${dim}) {
+        let h = (c - vo) / DH;
+        let d = c - vo - h * DH;
+        for (var i = 0; i < lq; i++) { acc += g[((b * heads + h) * lq + i) * gRow + j] * dy[(b * lq + i) * ${dim} + h * DH + d]; }
+      }
+    }
+    result[index] = acc;
+  }`,
+  };
+}
+
 /** Heads of columns [off, off + dim) of t [B, L, C]: [B, H, L, dim / H]. */
 function headsOf(t: tf.Tensor3D, off: number, dim: number, H: number): tf.Tensor4D {
   const [B, L] = t.shape;
@@ -359,18 +530,6 @@ function composedAttention(a: PackedAttention): tf.Tensor3D {
   return tf.reshape(tf.transpose(tf.matMul(p as tf.Tensor4D, v), [0, 2, 1, 3]), [B, Lq, a.dim]) as tf.Tensor3D;
 }
 
-/** [B, H, L, Dh] -> [B, L, H * Dh]. */
-const mergeHeads = (x: tf.Tensor4D) => {
-  const [B, H, L, Dh] = x.shape;
-  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, L, H * Dh]) as tf.Tensor3D;
-};
-
-/** Column blocks [B, L, w] placed at their offsets in a zero tensor [B, L, C]; blocks on the same columns add. */
-function placeColumns(C: number, blocks: { off: number; t: tf.Tensor3D }[]): tf.Tensor3D {
-  const padded = blocks.map(({ off, t }) => tf.pad(t, [[0, 0], [0, 0], [off, C - off - t.shape[2]]]) as tf.Tensor3D);
-  return (padded.length === 1 ? padded[0]! : tf.addN(padded)) as tf.Tensor3D;
-}
-
 /**
  * Scaled dot-product attention without masks (torch.nn.MultiheadAttention's core, eval mode) on packed
  * projections (see {@link PackedAttention}): -> [B, Lq, dim], heads merged.
@@ -383,70 +542,28 @@ export function packedAttention(a: PackedAttention): tf.Tensor3D {
     return composedAttention(a);
   }
   register();
-  const inputs: Record<string, tf.Tensor> = { q: a.q };
-  a.sources.forEach((s, i) => (inputs[`s${i + 1}`] = s.t));
   const attrs = { qOffset: a.qOffset, dim: a.dim, heads: a.heads, offsets: a.sources.flatMap((s) => [s.kOffset, s.vOffset]) };
-  return tf.engine().runKernel(ATTENTION[a.sources.length - 1]!, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+  // one input when queries, keys and values share a tensor: its gradient is then one kernel, not a sum of two
+  const self = a.sources.length === 1 && a.sources[0]!.t === a.q;
+  const inputs: Record<string, tf.Tensor> = { q: a.q };
+  if (!self) a.sources.forEach((s, i) => (inputs[`s${i + 1}`] = s.t));
+  const name = self ? SELF_ATTENTION : ATTENTION[a.sources.length - 1]!;
+  return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
 }
 
 /**
- * Gradients of LayerNorm(x + r) * gamma + beta for the upstream gradient dy (all [..., D]; gamma [D]): the fused
- * kernel's backward pass, in tfjs ops. x is also the gradient of r.
+ * Gradients of LayerNorm(x + r) * gamma + beta for the upstream gradient dy (all [..., D]; gamma [D]), on WebGPU:
+ * two row kernels (the input's gradient, also the residual's; dy * xhat, summed over rows for gamma's) and a sum
+ * over rows for beta's, instead of ~17 composed ops.
  */
-export function layerNormGradients(dy: tf.Tensor, x: tf.Tensor, r: tf.Tensor | null, gamma: tf.Tensor, eps: number): { x: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor } {
+function layerNormGradients(dy: tf.Tensor, x: tf.Tensor, r: tf.Tensor | null, gamma: tf.Tensor, eps: number): { x: tf.Tensor; gamma: tf.Tensor; beta: tf.Tensor } {
   const dim = x.shape[x.rank - 1]!;
   const rows = x.size / dim;
-  const dBeta = () => tf.sum(tf.reshape(dy, [rows, dim]), 0);
-  if (fusedKernelsActive()) {
-    // two row kernels (input gradient; dy * xhat, summed over rows for the weight's gradient) instead of ~17
-    register();
-    const inputs = (r ? { x, r, gamma, dy } : { x, gamma, dy }) as unknown as tf.NamedTensorMap;
-    const attrs = { eps } as unknown as tf.NamedAttrMap;
-    const dx = tf.engine().runKernel(LAYER_NORM_GRAD_X, inputs, attrs) as tf.Tensor;
-    const dyXhat = tf.engine().runKernel(LAYER_NORM_GRAD_ROWS, inputs, attrs) as tf.Tensor;
-    return { x: dx, gamma: tf.sum(tf.reshape(dyXhat, [rows, dim]), 0), beta: dBeta() };
-  }
-  const s = r ? tf.add(x, r) : x;
-  const { mean, variance } = tf.moments(s, -1, true);
-  const rstd = tf.rsqrt(tf.add(variance, eps));
-  const xhat = tf.mul(tf.sub(s, mean), rstd);
-  const dxhat = tf.mul(dy, gamma);
-  // d/ds of (s - mean) * rstd applied to dxhat
-  const ds = tf.mul(rstd, tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true))));
-  return { x: ds, gamma: tf.sum(tf.reshape(tf.mul(dy, xhat), [rows, dim]), 0), beta: dBeta() };
-}
-
-/**
- * Gradients of {@link packedAttention} for the upstream gradient dy [B, Lq, dim]: one tensor per input (q, then each
- * source), shaped like it, zero outside the attended columns; the fused kernel's backward pass, in tfjs ops.
- */
-export function packedAttentionGradients(dy: tf.Tensor, a: PackedAttention): tf.Tensor3D[] {
-  const { qOffset, dim, heads } = a;
-  const scale = 1 / Math.sqrt(dim / heads);
-  // P = softmax(s Q K^T), O = P V: dV = P^T dO, dP = dO V^T, dS = P (dP - rowsum(dP P)), dQ = s dS K, dK = s dS^T Q
-  const q = headsOf(a.q, qOffset, dim, heads);
-  const { k, v } = packedKeysValues(a);
-  const p = tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale), -1) as tf.Tensor4D;
-  const [B, Lq, Cq] = a.q.shape;
-  const dO = tf.transpose(tf.reshape(dy, [B, Lq, heads, dim / heads]), [0, 2, 1, 3]) as tf.Tensor4D;
-  const dV = tf.matMul(p, dO, true, false);
-  const dP = tf.matMul(dO, v, false, true);
-  const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true))) as tf.Tensor4D;
-  const dQ = mergeHeads(tf.mul(tf.matMul(dS, k), scale) as tf.Tensor4D);
-  const dK = tf.mul(tf.matMul(dS, q, true, false), scale) as tf.Tensor4D;
-  // the key sequence back into the sources' rows
-  const lens = a.sources.map((s) => s.t.shape[1]);
-  const dKs = (lens.length === 1 ? [dK] : tf.split(dK, lens, 2)) as tf.Tensor4D[];
-  const dVs = (lens.length === 1 ? [dV] : tf.split(dV, lens, 2)) as tf.Tensor4D[];
-  return [
-    placeColumns(Cq, [{ off: qOffset, t: dQ }]),
-    ...a.sources.map((s, i) =>
-      placeColumns(s.t.shape[2], [
-        { off: s.kOffset, t: mergeHeads(dKs[i]!) },
-        { off: s.vOffset, t: mergeHeads(dVs[i]!) },
-      ]),
-    ),
-  ];
+  const inputs = (r ? { x, r, gamma, dy } : { x, gamma, dy }) as unknown as tf.NamedTensorMap;
+  const attrs = { eps } as unknown as tf.NamedAttrMap;
+  const dx = tf.engine().runKernel(LAYER_NORM_GRAD_X, inputs, attrs) as tf.Tensor;
+  const dyXhat = tf.engine().runKernel(LAYER_NORM_GRAD_ROWS, inputs, attrs) as tf.Tensor;
+  return { x: dx, gamma: tf.sum(tf.reshape(dyXhat, [rows, dim]), 0), beta: tf.sum(tf.reshape(dy, [rows, dim]), 0) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -640,34 +757,70 @@ interface AttentionAttrs {
   offsets: number[];
 }
 
-function registerAttention(kernelName: string, sourceCount: number): void {
-  const names = ["s1", "s2"].slice(0, sourceCount);
+const ATTENTION_GRAD_SCORES = "PerfrdiffAttentionGradScores";
+const ATTENTION_GRAD_INPUT = "PerfrdiffAttentionGradInput";
+
+/** The packed tensors of an attention kernel's inputs: the query tensor and the sources (a self-attention's are one). */
+function attentionOperands(inputs: tf.NamedTensorInfoMap): { q: tf.TensorInfo; srcs: tf.TensorInfo[] } {
+  const q = inputs.q!;
+  return { q, srcs: inputs.s1 ? [inputs.s1, ...(inputs.s2 ? [inputs.s2] : [])] : [q] };
+}
+
+/**
+ * The forward kernels: `sources` names the key/value inputs (none: self-attention, whose one input `q` holds
+ * queries, keys and values). The backward pass is two kernels per input tensor or fewer (see the programs above).
+ */
+function registerAttention(kernelName: string, sources: string[]): void {
   tf.registerKernel({
     kernelName,
     backendName: "webgpu",
     kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { qOffset, dim, heads, offsets } = attrs as unknown as AttentionAttrs;
-      const q = inputs.q!;
-      const srcs = names.map((n) => inputs[n]!);
-      const [B, Lq, Cq] = q.shape as [number, number, number];
-      const program = attentionProgram(B, Lq, dim, heads, sourceCount === 2);
-      const geom = (i: number) => (srcs[i] ? [srcs[i]!.shape[1]!, srcs[i]!.shape[2]!, offsets[2 * i]!, offsets[2 * i + 1]!] : [0, 1, 0, 0]);
-      const ints = [Lq, heads, Cq, qOffset, ...geom(0), ...geom(1)];
-      const uniforms: Uniform[] = ints.map((v) => ({ type: "int32", data: [v] }));
-      uniforms.push({ type: "float32", data: [1 / Math.sqrt(dim / heads)] });
-      return run(backend, program, [q, ...srcs], uniforms);
+      const a = attrs as unknown as AttentionAttrs;
+      const { q, srcs } = attentionOperands(inputs);
+      const [B, Lq] = q.shape as [number, number, number];
+      const program = attentionProgram(B, Lq, a.dim, a.heads, srcs.length === 2);
+      return run(backend, program, [q, ...srcs], attentionUniforms(q, srcs, a));
     }) as unknown as tf.KernelFunc,
   });
   tf.registerGradient({
     kernelName,
-    inputsToSave: ["q", ...names],
+    inputsToSave: ["q", ...sources],
     gradFunc: (dy, saved, attrs) => {
-      const { qOffset, dim, heads, offsets } = attrs as unknown as AttentionAttrs;
-      const [q, ...srcs] = saved as tf.Tensor3D[];
-      const sources = srcs.map((t, i) => ({ t, kOffset: offsets[2 * i]!, vOffset: offsets[2 * i + 1]! }));
-      const [dq, ...ds] = packedAttentionGradients(dy as tf.Tensor, { q: q!, qOffset, dim, heads, sources });
-      return Object.fromEntries([["q", () => dq!], ...ds.map((d, i) => [names[i]!, () => d])]);
+      const ins: Record<string, tf.Tensor> = { q: saved[0]!, dy: dy as tf.Tensor };
+      sources.forEach((n, i) => (ins[n] = saved[i + 1]!));
+      const g = tf.engine().runKernel(ATTENTION_GRAD_SCORES, ins as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
+      // the gradient of the query tensor (query: true) or of source 1 or 2
+      const gradOf = (query: boolean, source: number) => () =>
+        tf.engine().runKernel(ATTENTION_GRAD_INPUT, { ...ins, g } as unknown as tf.NamedTensorMap, { ...attrs, query, source } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      if (!sources.length) return { q: gradOf(true, 1) };
+      return Object.fromEntries([["q", gradOf(true, 0)], ...sources.map((n, i) => [n, gradOf(false, i + 1)])]);
     },
+  });
+}
+
+function registerAttentionBackward(): void {
+  tf.registerKernel({
+    kernelName: ATTENTION_GRAD_SCORES,
+    backendName: "webgpu",
+    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
+      const a = attrs as unknown as AttentionAttrs;
+      const { q, srcs } = attentionOperands(inputs);
+      const lk = srcs.reduce((n, t) => n + t.shape[1]!, 0);
+      const program = attentionGradScoresProgram(q.shape[0]!, q.shape[1]!, a.dim, a.heads, lk, srcs.length === 2);
+      return run(backend, program, [q, ...srcs, inputs.dy!], attentionUniforms(q, srcs, a));
+    }) as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: ATTENTION_GRAD_INPUT,
+    backendName: "webgpu",
+    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
+      const a = attrs as unknown as AttentionAttrs & { query: boolean; source: number };
+      const { q, srcs } = attentionOperands(inputs);
+      const shape = a.query ? q.shape : srcs[a.source - 1]!.shape;
+      const program = attentionGradInputProgram(shape, a.dim, a.heads, srcs.length === 2);
+      const roles: Uniform[] = [a.query ? 1 : 0, a.source].map((v) => ({ type: "int32", data: [v] }));
+      return run(backend, program, [inputs.g!, q, ...srcs, inputs.dy!], [...attentionUniforms(q, srcs, a), ...roles]);
+    }) as unknown as tf.KernelFunc,
   });
 }
 
@@ -678,7 +831,9 @@ function register(): void {
   registerLayerNormBackward(LAYER_NORM_GRAD_X, "gradX");
   registerLayerNormBackward(LAYER_NORM_GRAD_ROWS, "gradRows");
   registerGelu();
-  registerAttention(ATTENTION[0]!, 1);
-  registerAttention(ATTENTION[1]!, 2);
+  registerAttention(SELF_ATTENTION, []);
+  registerAttention(ATTENTION[0]!, ["s1"]);
+  registerAttention(ATTENTION[1]!, ["s1", "s2"]);
+  registerAttentionBackward();
   registerAdamW();
 }

@@ -58,9 +58,14 @@ function cachedDerived(W: tf.Tensor, kind: string, make: () => tf.Tensor[]): tf.
  * by a product with a transposed operand: a copy made per call would cost a transpose kernel forward and another
  * backward (tfjs-wasm needs the copy, see `derived`).
  */
+/** Whether weightProduct reads W in place (no cached copy): then a product over all of W's rows costs no slicing. */
+function readInPlace(W: tf.Tensor): boolean {
+  return (!caching || W instanceof tf.Variable) && tf.getBackend() !== "wasm";
+}
+
 export function weightProduct(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor | undefined, from = 0, to = W.shape[0] as number): tf.Tensor {
   const rows = (t: tf.Tensor) => (from === 0 && to === t.shape[0] ? t : tf.slice(t, from, to - from));
-  if ((caching && !(W instanceof tf.Variable)) || tf.getBackend() === "wasm") {
+  if (!readInPlace(W)) {
     const Wt = cachedDerived(W, `T${from}:${to}`, () => [tf.transpose(rows(W))])[0] as tf.Tensor2D;
     return matmulLast(x, Wt, b && cachedDerived(b, `S${from}:${to}`, () => [rows(b)])[0]);
   }
@@ -121,8 +126,9 @@ export interface KeyValueHeads {
 }
 
 /**
- * Keys and values projected but not split (the fused WebGPU attention reads heads in place): each part [B, L, 2D]
- * holds keys in columns [0, D) and values in [D, 2D); the parts' rows form one key sequence.
+ * Keys and values projected but not split (the fused WebGPU attention reads heads in place): each part [B, L, C]
+ * holds keys in columns [C - 2D, C - D) and values in [C - D, C), with C = 2D, or 3D when the product also made
+ * (unused) query columns; the parts' rows form one key sequence.
  */
 export interface PackedKeyValues {
   kv: tf.Tensor3D[];
@@ -192,10 +198,13 @@ export function multiheadAttention(
     const qkv = weightProduct(query, Win, bIn) as tf.Tensor3D; // [B, L, 3D]
     ctx = packedAttention({ q: qkv, qOffset: 0, sources: [{ t: qkv, kOffset: D, vOffset: 2 * D }], dim: D, heads: numHeads });
   } else {
-    const q = weightProduct(query, Win, bIn, 0, D);
+    // weights read in place (training): all rows in one product, the fused attention reads the query columns; a
+    // slice of W and of its bias would cost four kernels forward and six backward
+    const q = weightProduct(query, Win, bIn, 0, fusedKernelsActive() && readInPlace(Win) ? 3 * D : D);
     const kv = keyValue ?? attentionMemory(w, prefix, key, numHeads, value);
     if ("kv" in kv) {
-      ctx = packedAttention({ q: q as tf.Tensor3D, qOffset: 0, sources: kv.kv.map((t) => ({ t, kOffset: 0, vOffset: D })), dim: D, heads: numHeads });
+      const sources = kv.kv.map((t) => ({ t, kOffset: t.shape[2] - 2 * D, vOffset: t.shape[2] - D }));
+      ctx = packedAttention({ q: q as tf.Tensor3D, qOffset: 0, sources, dim: D, heads: numHeads });
     } else {
       ctx = attend(q, kv);
     }
@@ -212,7 +221,7 @@ export function attentionMemory(w: WeightSource, prefix: string, x: tf.Tensor, n
   const Win = w.get(`${prefix}.in_proj_weight`);
   const bIn = w.get(`${prefix}.in_proj_bias`);
   const D = Win.shape[1] as number;
-  if (fusedKernelsActive() && value === x) return { kv: [weightProduct(x, Win, bIn, D, 3 * D) as tf.Tensor3D] };
+  if (fusedKernelsActive() && value === x) return { kv: [weightProduct(x, Win, bIn, readInPlace(Win) ? 0 : D, 3 * D) as tf.Tensor3D] };
   const k = weightProduct(x, Win, bIn, D, 2 * D);
   const v = weightProduct(value, Win, bIn, 2 * D, 3 * D);
   if (fusedKernelsActive()) return { kv: [tf.concat([k, v], 2) as tf.Tensor3D] };
