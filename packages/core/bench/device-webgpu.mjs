@@ -1,6 +1,7 @@
-// The WebGPU checks (bundled by device.sh prepare; run by `device.sh parity` on the device, or here through SwiftShader,
-// see bench/README.md): parity of every module against the official PyTorch fixtures, then the fused WebGPU kernels
-// against the composed tfjs ops at the official size (outputs, gradients, dispatch counts).
+// The WebGPU checks (bundled by device.sh prepare and run by `device.sh checks` on the device; in CI, up to SMALL_ONLY,
+// by src/webgpu.test.ts on SwiftShader, see bench/README.md): parity of every module against the official PyTorch
+// fixtures; the fused WebGPU kernels (forward, backward, AdamW) against the composed tfjs ops and their automatic
+// gradients; then the same at the official size (outputs, gradients, dispatch counts).
 // usage: node device-webgpu.mjs FIXTURE_DIR DAWN_NODE_PATH; exits 1 when a check is out of tolerance.
 import { readFileSync } from "node:fs";
 import { installDawn } from "./dawn.mjs";
@@ -89,24 +90,29 @@ for (const [rows, dim, residual] of [[7, 40, true], [5, 64, false], [3, 515, tru
   }
 }
 
-// AdamW's two kernels against its composed ops: three steps on variables of awkward sizes.
+// AdamW's two kernels against its composed ops: three steps on variables of awkward sizes, and three steps switching
+// between the two (their moments are kept in different layouts).
 for (const shape of [[1000], [37, 11]]) {
   const run = async (fused) => {
-    core.setFusedKernels(fused);
-    const v = tf.variable(tf.randomNormal(shape, 0, 1, "float32", 1));
+    const init = tf.randomNormal(shape, 0, 1, "float32", 1);
+    const v = tf.variable(init);
     const opt = new core.AdamW([v], { lr: 0.01, betas: [0.8, 0.9], eps: 1e-6, weightDecay: 0.1 });
     for (let i = 0; i < 3; i++) {
+      core.setFusedKernels(fused === "switch" ? i !== 1 : fused);
       const g = tf.randomNormal(shape, 0, 1, "float32", 10 + i);
       opt.step({ [v.name]: g });
       g.dispose();
     }
     const out = await v.data();
     opt.dispose();
-    v.dispose();
+    tf.dispose([v, init]);
     return out;
   };
+  const before = tf.memory().numTensors;
   const composed = await run(false);
   check(`fused vs composed AdamW, 3 steps, [${shape}]`, relError(await run(true), composed), 1e-6);
+  check(`fused, composed, fused AdamW steps vs composed, [${shape}]`, relError(await run("switch"), composed), 1e-6);
+  check(`tensors left by AdamW runs, [${shape}]`, tf.memory().numTensors - before, 0);
 }
 core.setFusedKernels(true);
 

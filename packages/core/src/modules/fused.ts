@@ -20,7 +20,8 @@ import * as tf from "@tensorflow/tfjs";
 
 /** The part of tfjs-webgpu's WebGPUBackend used here. */
 interface WebGPUBackend {
-  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], dtype: string, uniforms?: Uniform[]): tf.TensorInfo;
+  runWebGPUProgram(program: Program, inputs: tf.TensorInfo[], dtype: string, uniforms?: Uniform[], output?: tf.TensorInfo): tf.TensorInfo;
+  incRef(dataId: tf.DataId): void;
 }
 interface Uniform {
   type: "int32" | "float32";
@@ -87,8 +88,9 @@ const erfSnippet = `
     return select(-y, y, v >= 0.0);
   }`;
 
-function run(backend: unknown, program: Program, inputs: tf.TensorInfo[], uniforms?: Uniform[]): tf.TensorInfo {
-  return (backend as WebGPUBackend).runWebGPUProgram(program, inputs, "float32", uniforms);
+/** Runs a program; with `output`, the program writes into that tensor's buffer (in place) instead of a new one. */
+function run(backend: unknown, program: Program, inputs: tf.TensorInfo[], uniforms?: Uniform[], output?: tf.TensorInfo): tf.TensorInfo {
+  return (backend as WebGPUBackend).runWebGPUProgram(program, inputs, "float32", uniforms, output);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -567,10 +569,13 @@ function layerNormGradients(dy: tf.Tensor, x: tf.Tensor, r: tf.Tensor | null, ga
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// AdamW update: moments, then the parameter, one dispatch each (tfjs's Adam composes ~15 kernels per variable).
+// AdamW update (tfjs's Adam composes ~15 kernels per variable): one dispatch updates the moments of up to
+// ADAMW_GROUP variables in place, then one per variable makes its new value.
 
 const ADAMW_MOMENTS = "PerfrdiffAdamWMoments";
 const ADAMW_PARAM = "PerfrdiffAdamWParam";
+/** Variables per moments dispatch: WebGPU's default limit of 8 storage buffers per shader, one of them the output. */
+export const ADAMW_GROUP = 7;
 
 /** Hyper-parameters of one AdamW step as torch.optim.AdamW applies them (bias corrections of this step included). */
 export interface AdamWStep {
@@ -586,40 +591,35 @@ export interface AdamWStep {
 }
 
 /**
- * First and second moments of one variable after a step: moments [2, n] (m then v, n = the variable's size), grad
- * of the variable's shape -> [2, n]. m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2.
+ * WebGPU only (see {@link fusedKernelsActive}): updates, in place, the moments of a group of at most ADAMW_GROUP
+ * variables held in one tensor `moments` [2 * total]: member k (size n_k, o_k = sizes of the members before it) keeps
+ * m in [2 o_k, 2 o_k + n_k) and v in [2 o_k + n_k, 2 o_k + 2 n_k). grads[k] is member k's gradient, or null to leave
+ * its moments as they are. m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2. The caller owns `moments` alone (it is
+ * written in place, so no other tensor may share its data).
  */
-export function adamWMoments(moments: tf.Tensor, grad: tf.Tensor, s: AdamWStep): tf.Tensor2D {
-  if (!fusedKernelsActive()) {
-    return tf.tidy(() => {
-      const g = tf.reshape(grad, [1, -1]);
-      const [m, v] = tf.split(moments, 2, 0);
-      return tf.concat([tf.add(tf.mul(m!, s.beta1), tf.mul(g, 1 - s.beta1)), tf.add(tf.mul(v!, s.beta2), tf.mul(tf.square(g), 1 - s.beta2))], 0) as tf.Tensor2D;
-    });
-  }
+export function adamWGroupMoments(moments: tf.Tensor, sizes: number[], grads: (tf.Tensor | null)[], beta1: number, beta2: number): void {
+  const some = grads.find((g) => g);
+  if (!some) return;
   register();
-  return tf.engine().runKernel(ADAMW_MOMENTS, { moments, grad } as unknown as tf.NamedTensorMap, { ...s } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  // a member without a gradient is bound to another's (every binding needs a buffer) and skipped
+  const inputs: Record<string, tf.Tensor> = { moments };
+  grads.forEach((g, k) => (inputs[`g${k}`] = g ?? some));
+  const attrs = { sizes, present: grads.map((g) => (g ? 1 : 0)), beta1, beta2 };
+  const same = tf.engine().runKernel(ADAMW_MOMENTS, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  same.dispose(); // a second handle on `moments`' data
 }
 
 /**
- * The variable after a step, given its moments after the step [2, n]: p decay - stepSize m / (sqrt(v) /
- * correction2Sqrt + eps), the shape of `param`.
+ * WebGPU only: the variable after a step, given its group's moments after the step (see {@link adamWGroupMoments};
+ * `offset` = 2 o_k): p decay - stepSize m / (sqrt(v) / correction2Sqrt + eps), the shape of `param`.
  */
-export function adamWParam(param: tf.Tensor, moments: tf.Tensor, s: AdamWStep): tf.Tensor {
-  if (!fusedKernelsActive()) {
-    return tf.tidy(() => {
-      const [m, v] = tf.split(moments, 2, 0);
-      const update = tf.div(tf.mul(m!, s.stepSize), tf.add(tf.div(tf.sqrt(v!), s.correction2Sqrt), s.eps));
-      return tf.sub(tf.mul(param, s.decay), tf.reshape(update, param.shape));
-    });
-  }
+export function adamWParam(param: tf.Tensor, moments: tf.Tensor, offset: number, s: AdamWStep): tf.Tensor {
   register();
-  return tf.engine().runKernel(ADAMW_PARAM, { param, moments } as unknown as tf.NamedTensorMap, { ...s } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return tf.engine().runKernel(ADAMW_PARAM, { param, moments } as unknown as tf.NamedTensorMap, { ...s, offset } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 function registerAdamW(): void {
-  const size = (t: tf.TensorInfo) => t.shape.reduce((p, q) => p * q, 1);
-  const program = (key: string, names: string[], n: number, total: number, uniforms: string, body: string): Program => ({
+  const elementwise = (key: string, names: string[], total: number, uniforms: string, body: string): Program => ({
     variableNames: names,
     outputShape: [total],
     shaderKey: key,
@@ -627,44 +627,54 @@ function registerAdamW(): void {
     dispatch: [Math.ceil(total / WG), 1, 1],
     workgroupSize: [WG, 1, 1],
     size: true,
-    uniforms: `n : i32, ${uniforms}`,
+    uniforms,
     getUserCode: () => `
   fn main(index : i32) {
     if (index < uniforms.size) {
-      let n = uniforms.n;
       ${body}
     }
   }`,
   });
+  const ints = (...v: number[]): Uniform[] => v.map((x) => ({ type: "int32", data: [x] }));
   const f32 = (...v: number[]): Uniform[] => v.map((x) => ({ type: "float32", data: [x] }));
   tf.registerKernel({
     kernelName: ADAMW_MOMENTS,
     backendName: "webgpu",
     kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const s = attrs as unknown as AdamWStep;
-      const n = size(inputs.grad!);
-      const body = `if (index < n) {
-        result[index] = uniforms.b1 * moments[index] + (1.0 - uniforms.b1) * grad[index];
-      } else {
-        let g = grad[index - n];
-        result[index] = uniforms.b2 * moments[index] + (1.0 - uniforms.b2) * g * g;
-      }`;
-      const p = program("perfrdiffAdamWMoments", ["moments", "grad"], n, 2 * n, "b1 : f32, b2 : f32,", body);
-      const out = run(backend, p, [inputs.moments!, inputs.grad!], [{ type: "int32", data: [n] }, ...f32(s.beta1, s.beta2)]);
-      return { ...out, shape: [2, n] };
+      const { sizes, present, beta1, beta2 } = attrs as unknown as { sizes: number[]; present: number[]; beta1: number; beta2: number };
+      const K = sizes.length;
+      const offsets = sizes.reduce((o, n) => [...o, o[o.length - 1]! + n], [0]);
+      const members = sizes.map((_, k) => `
+      if (index >= uniforms.o${k} && index < uniforms.o${k + 1} && uniforms.has${k} == 1) {
+        let g = g${k}[index - uniforms.o${k}];
+        let mi = uniforms.o${k} + index;
+        let vi = mi + uniforms.o${k + 1} - uniforms.o${k};
+        result[mi] = uniforms.b1 * result[mi] + (1.0 - uniforms.b1) * g;
+        result[vi] = uniforms.b2 * result[vi] + (1.0 - uniforms.b2) * g * g;
+      }`);
+      const uniforms = `${offsets.map((_, k) => `o${k} : i32, `).join("")}${sizes.map((_, k) => `has${k} : i32, `).join("")}b1 : f32, b2 : f32,`;
+      const p = elementwise(`perfrdiffAdamWMoments_${K}`, sizes.map((_, k) => `g${k}`), offsets[K]!, uniforms, members.join(""));
+      const grads = sizes.map((_, k) => inputs[`g${k}`]!);
+      // in place: the output is the moments tensor itself (not also bound as an input), handed back as a second
+      // handle on its data (one more reference, as tfjs's Reshape does)
+      const out = run(backend, p, grads, [...ints(...offsets, ...present), ...f32(beta1, beta2)], inputs.moments!);
+      (backend as WebGPUBackend).incRef(out.dataId);
+      return { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
     }) as unknown as tf.KernelFunc,
   });
   tf.registerKernel({
     kernelName: ADAMW_PARAM,
     backendName: "webgpu",
     kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const s = attrs as unknown as AdamWStep;
+      const s = attrs as unknown as AdamWStep & { offset: number };
       const param = inputs.param!;
-      const n = size(param);
-      const body = `let denom = sqrt(moments[index + n]) / uniforms.c2 + uniforms.eps;
-      result[index] = param[index] * uniforms.decay - uniforms.stepSize * moments[index] / denom;`;
-      const p = program("perfrdiffAdamWParam", ["param", "moments"], n, n, "decay : f32, stepSize : f32, c2 : f32, eps : f32,", body);
-      const out = run(backend, p, [param, inputs.moments!], [{ type: "int32", data: [n] }, ...f32(s.decay, s.stepSize, s.correction2Sqrt, s.eps)]);
+      const n = param.shape.reduce((p, q) => p * q, 1);
+      const body = `let m = moments[uniforms.offset + index];
+      let v = moments[uniforms.offset + uniforms.n + index];
+      result[index] = param[index] * uniforms.decay - uniforms.stepSize * m / (sqrt(v) / uniforms.c2 + uniforms.eps);`;
+      const uniforms = "offset : i32, n : i32, decay : f32, stepSize : f32, c2 : f32, eps : f32,";
+      const p = elementwise("perfrdiffAdamWParam", ["param", "moments"], n, uniforms, body);
+      const out = run(backend, p, [param, inputs.moments!], [...ints(s.offset, n), ...f32(s.decay, s.stepSize, s.correction2Sqrt, s.eps)]);
       return { ...out, shape: param.shape };
     }) as unknown as tf.KernelFunc,
   });
