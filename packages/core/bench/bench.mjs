@@ -22,7 +22,8 @@
 //   TORCH_LOOPS=auto|measure|derive   passed to bench_official.py --loops
 //   BENCH_JSON=file           also write every measurement as JSON
 //
-// Timing: each number is the mean of timed repetitions after one untimed warm-up call (REPS, default 10 on webgpu,
+// Timing: each number is the mean of timed repetitions after one untimed warm-up call (on webgpu the training step:
+// three, then 20 timed steps; PyTorch's loop times steps for 1 s on cuda or up to 50 steps) (REPS, default 10 on webgpu,
 // 1 otherwise). "derived" numbers are a measured step time x steps; the table marks them with "d".
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -61,10 +62,12 @@ function record(key, label, seconds, how, detail = "") {
   console.log(`ours ${how}: ${label}: ${seconds.toFixed(4)} s${detail ? ` (${detail})` : ""}`);
 }
 
-async function time(fn, reps = REPS) {
-  const r = fn();
-  await r.data();
-  r.dispose();
+async function time(fn, reps = REPS, warmups = 1) {
+  for (let i = 0; i < warmups; i++) {
+    const r = fn();
+    await r.data();
+    r.dispose();
+  }
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) {
     const o = fn();
@@ -187,7 +190,7 @@ tf.dispose(Object.values(clip));
       return tf.losses.meanSquaredError(x0, trainDen.forward(xt, t, i.cond));
     });
   };
-  record("train", `GAFRG training step (${TB} windows, AdamW)`, await time(step, gpu ? 5 : REPS), "measured", "q_sample + forward + MSE + backward + AdamW");
+  record("train", `GAFRG training step (${TB} windows, AdamW)`, await time(step, gpu ? 20 : REPS, gpu ? 3 : 1), "measured", "q_sample + forward + MSE + backward + AdamW");
   disposeInputs(i);
   x0.dispose();
   opt.dispose();
@@ -238,7 +241,7 @@ for (const [ok, tk, label] of rows) {
   const ratio = o && p ? `${(o.seconds / p.seconds).toFixed(2)}x` : "-";
   console.log(`| ${label ?? (o ?? p).label} | ${fmt(o)} | ${fmt(p)} | ${ratio} |`);
 }
-console.log("(d = derived: measured step time x steps; every other number is measured, mean after one untimed warm-up)");
+console.log(`(d = derived: measured step time x steps; every other number is measured, mean after one untimed warm-up${gpu ? "; our training step: three" : ""})`);
 if (skipped) console.log(`PyTorch side skipped: ${skipped}`);
 else if (torchEnv) {
   const blas = torchEnv.device === "cpu" ? `; ${torchEnv.blas}, loaded: ${torchEnv.blas_libraries.map((p) => p.split("/").pop()).join(" ") || "?"}` : "";

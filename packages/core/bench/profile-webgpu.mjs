@@ -2,7 +2,8 @@
 // by kernel name, for the fused kernels on and off. Bundled and run on the device by `device.sh profile`.
 //   default: one guided denoiser step with cached conditions, as in generation; env WINDOWS (default 150: 15
 //            windows x K=10), GUIDED (default 1: the doubled batch of classifier-free guidance).
-//   TRAIN=1: the GAFRG training step in phases (forward + MSE; + backward; + AdamW), WINDOWS default 40.
+//   TRAIN=1: the GAFRG training step in phases (forward + MSE; + backward; + AdamW), WINDOWS default 40, the
+//            conditions of bench.mjs's training step.
 import { performance } from "node:perf_hooks";
 import { installDawn } from "./dawn.mjs";
 
@@ -18,6 +19,8 @@ const dc = cfg.diffusion_decoder.args;
 const weights = core.randomWeights(cfg, "denoiser", 1);
 const x = tf.randomNormal([B, 50, 25]);
 const cond = { speakerAudio: tf.randomNormal([B, 50, 78]), speaker3dmm: tf.randomNormal([B, 50, 58]), speakerLatent: tf.randomNormal([B, 1, 512]) };
+// training as bench.mjs times it: also the speaker's emotion (152 condition tokens)
+if (train) cond.speakerEmotion = tf.randomUniform([B, 50, dc.s_emotion_dim]);
 const t = Array(B).fill(500);
 
 /** Wall time per call (after two untimed calls), then one profiled call's kernels by name. */
