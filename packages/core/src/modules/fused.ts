@@ -688,19 +688,20 @@ interface KernelArgs {
   attrs?: tf.NamedAttrMap;
 }
 
+/** A LayerNorm program's kernel: inputs x, r (when given), gamma (not for gradRows), then beta (forward) or dy. */
+function layerNormKernel(mode: LayerNormMode): tf.KernelFunc {
+  return (({ inputs, backend, attrs }: KernelArgs) => {
+    const { x, r, gamma, beta, dy } = inputs;
+    const dim = x!.shape[x!.shape.length - 1]!;
+    const rows = x!.shape.reduce((p, q) => p * q, 1) / dim;
+    const ins = [x!, ...(r ? [r] : []), ...(mode === "gradRows" ? [] : [gamma!]), mode === "forward" ? beta! : dy!];
+    const out = run(backend, layerNormProgram(rows, dim, !!r, mode), ins, [{ type: "float32", data: [attrs!.eps as number] }]);
+    return { ...out, shape: x!.shape };
+  }) as unknown as tf.KernelFunc;
+}
+
 function registerLayerNorm(kernelName: string, residual: boolean): void {
-  tf.registerKernel({
-    kernelName,
-    backendName: "webgpu",
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { x, r, gamma, beta } = inputs;
-      const dim = x!.shape[x!.shape.length - 1]!;
-      const rows = x!.shape.reduce((p, q) => p * q, 1) / dim;
-      const ins = residual ? [x!, r!, gamma!, beta!] : [x!, gamma!, beta!];
-      const out = run(backend, layerNormProgram(rows, dim, residual, "forward"), ins, [{ type: "float32", data: [attrs!.eps as number] }]);
-      return { ...out, shape: x!.shape };
-    }) as unknown as tf.KernelFunc,
-  });
+  tf.registerKernel({ kernelName, backendName: "webgpu", kernelFunc: layerNormKernel("forward") });
   tf.registerGradient({
     kernelName,
     inputsToSave: residual ? ["x", "r", "gamma"] : ["x", "gamma"],
@@ -711,21 +712,6 @@ function registerLayerNorm(kernelName: string, residual: boolean): void {
       if (residual) map.r = () => grads.x;
       return map;
     },
-  });
-}
-
-function registerLayerNormBackward(kernelName: string, mode: LayerNormMode): void {
-  tf.registerKernel({
-    kernelName,
-    backendName: "webgpu",
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { x, r, gamma, dy } = inputs;
-      const dim = x!.shape[x!.shape.length - 1]!;
-      const rows = x!.shape.reduce((p, q) => p * q, 1) / dim;
-      const ins = [x!, ...(r ? [r] : []), ...(mode === "gradRows" ? [] : [gamma!]), dy!];
-      const out = run(backend, layerNormProgram(rows, dim, !!r, mode), ins, [{ type: "float32", data: [attrs!.eps as number] }]);
-      return { ...out, shape: x!.shape };
-    }) as unknown as tf.KernelFunc,
   });
 }
 
@@ -838,8 +824,8 @@ function register(): void {
   if (tf.getKernel(LAYER_NORM, "webgpu")) return;
   registerLayerNorm(LAYER_NORM, false);
   registerLayerNorm(ADD_LAYER_NORM, true);
-  registerLayerNormBackward(LAYER_NORM_GRAD_X, "gradX");
-  registerLayerNormBackward(LAYER_NORM_GRAD_ROWS, "gradRows");
+  tf.registerKernel({ kernelName: LAYER_NORM_GRAD_X, backendName: "webgpu", kernelFunc: layerNormKernel("gradX") });
+  tf.registerKernel({ kernelName: LAYER_NORM_GRAD_ROWS, backendName: "webgpu", kernelFunc: layerNormKernel("gradRows") });
   registerGelu();
   registerAttention(SELF_ATTENTION, []);
   registerAttention(ATTENTION[0]!, ["s1"]);
