@@ -51,6 +51,11 @@ function cachedDerived(W: tf.Tensor, kind: string, make: () => tf.Tensor[]): tf.
   return made;
 }
 
+/** Whether weightProduct reads W in place (no cached copy): then a product over all of W's rows costs no slicing. */
+function readInPlace(W: tf.Tensor): boolean {
+  return (!caching || W instanceof tf.Variable) && tf.getBackend() !== "wasm";
+}
+
 /**
  * x [..., in] times rows [from, to) of a PyTorch-layout weight W [out, in], transposed, plus the same entries of the
  * bias b: -> [..., to - from]. Cacheable weights use a cached transposed copy of the rows (and a cached bias part).
@@ -58,11 +63,6 @@ function cachedDerived(W: tf.Tensor, kind: string, make: () => tf.Tensor[]): tf.
  * by a product with a transposed operand: a copy made per call would cost a transpose kernel forward and another
  * backward (tfjs-wasm needs the copy, see `derived`).
  */
-/** Whether weightProduct reads W in place (no cached copy): then a product over all of W's rows costs no slicing. */
-function readInPlace(W: tf.Tensor): boolean {
-  return (!caching || W instanceof tf.Variable) && tf.getBackend() !== "wasm";
-}
-
 export function weightProduct(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor | undefined, from = 0, to = W.shape[0] as number): tf.Tensor {
   const rows = (t: tf.Tensor) => (from === 0 && to === t.shape[0] ? t : tf.slice(t, from, to - from));
   if (!readInPlace(W)) {
