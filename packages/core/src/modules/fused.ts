@@ -179,7 +179,11 @@ export function addLayerNorm(x: tf.Tensor, residual: tf.Tensor | null, gamma: tf
 const GELU = "PerfrdiffGelu";
 const GELU_GRAD = "PerfrdiffGeluGrad";
 
-function elementwiseProgram(key: string, names: string[], size: number, expr: string): Program {
+/**
+ * One invocation per element of a flat output of `size` elements: `body` (WGSL statements) runs for index < size,
+ * after `preamble` (WGSL functions) and with `uniforms` (WGSL struct fields) declared.
+ */
+function elementwiseProgram(key: string, names: string[], size: number, body: string, uniforms?: string, preamble = ""): Program {
   return {
     variableNames: names,
     outputShape: [size],
@@ -188,16 +192,21 @@ function elementwiseProgram(key: string, names: string[], size: number, expr: st
     dispatch: [Math.ceil(size / WG), 1, 1],
     workgroupSize: [WG, 1, 1],
     size: true,
+    uniforms,
     getUserCode: () => `
-  ${erfSnippet}
+  ${preamble}
   fn main(index : i32) {
     if (index < uniforms.size) {
-      let v = x[index];
-      result[index] = ${expr};
+      ${body}
     }
   }`,
   };
 }
+
+/** An elementwise program writing `expr` of v = x[index] (GELU and its derivative). */
+const geluProgram = (key: string, names: string[], size: number, expr: string) =>
+  elementwiseProgram(key, names, size, `let v = x[index];
+      result[index] = ${expr};`, undefined, erfSnippet);
 
 /** Exact GELU, x * Phi(x), as torch.nn.functional.gelu's default. Any shape. */
 export function gelu(x: tf.Tensor): tf.Tensor {
@@ -619,22 +628,6 @@ export function adamWParam(param: tf.Tensor, moments: tf.Tensor, offset: number,
 }
 
 function registerAdamW(): void {
-  const elementwise = (key: string, names: string[], total: number, uniforms: string, body: string): Program => ({
-    variableNames: names,
-    outputShape: [total],
-    shaderKey: key,
-    dispatchLayout: flat([total]),
-    dispatch: [Math.ceil(total / WG), 1, 1],
-    workgroupSize: [WG, 1, 1],
-    size: true,
-    uniforms,
-    getUserCode: () => `
-  fn main(index : i32) {
-    if (index < uniforms.size) {
-      ${body}
-    }
-  }`,
-  });
   const ints = (...v: number[]): Uniform[] => v.map((x) => ({ type: "int32", data: [x] }));
   const f32 = (...v: number[]): Uniform[] => v.map((x) => ({ type: "float32", data: [x] }));
   tf.registerKernel({
@@ -653,7 +646,7 @@ function registerAdamW(): void {
         result[vi] = uniforms.b2 * result[vi] + (1.0 - uniforms.b2) * g * g;
       }`);
       const uniforms = `${offsets.map((_, k) => `o${k} : i32, `).join("")}${sizes.map((_, k) => `has${k} : i32, `).join("")}b1 : f32, b2 : f32,`;
-      const p = elementwise(`perfrdiffAdamWMoments_${K}`, sizes.map((_, k) => `g${k}`), offsets[K]!, uniforms, members.join(""));
+      const p = elementwiseProgram(`perfrdiffAdamWMoments_${K}`, sizes.map((_, k) => `g${k}`), offsets[K]!, members.join(""), uniforms);
       const grads = sizes.map((_, k) => inputs[`g${k}`]!);
       // in place: the output is the moments tensor itself (not also bound as an input), handed back as a second
       // handle on its data (one more reference, as tfjs's Reshape does)
@@ -673,7 +666,7 @@ function registerAdamW(): void {
       let v = moments[uniforms.offset + uniforms.n + index];
       result[index] = param[index] * uniforms.decay - uniforms.stepSize * m / (sqrt(v) / uniforms.c2 + uniforms.eps);`;
       const uniforms = "offset : i32, n : i32, decay : f32, stepSize : f32, c2 : f32, eps : f32,";
-      const p = elementwise("perfrdiffAdamWParam", ["param", "moments"], n, uniforms, body);
+      const p = elementwiseProgram("perfrdiffAdamWParam", ["param", "moments"], n, body, uniforms);
       const out = run(backend, p, [param, inputs.moments!], [...ints(s.offset, n), ...f32(s.decay, s.stepSize, s.correction2Sqrt, s.eps)]);
       return { ...out, shape: param.shape };
     }) as unknown as tf.KernelFunc,
@@ -721,7 +714,7 @@ function registerGelu(): void {
     backendName: "webgpu",
     kernelFunc: (({ inputs, backend }: KernelArgs) => {
       const x = inputs.x!;
-      const out = run(backend, elementwiseProgram("perfrdiffGelu", ["x"], x.shape.reduce((p, q) => p * q, 1), "0.5 * v * (1.0 + erfAS(v * 0.7071067811865476))"), [x]);
+      const out = run(backend, geluProgram("perfrdiffGelu", ["x"], x.shape.reduce((p, q) => p * q, 1), "0.5 * v * (1.0 + erfAS(v * 0.7071067811865476))"), [x]);
       return { ...out, shape: x.shape };
     }) as unknown as tf.KernelFunc,
   });
@@ -732,7 +725,7 @@ function registerGelu(): void {
       const { x, dy } = inputs;
       // d/dv of v Phi(v) = Phi(v) + v phi(v)
       const expr = "dy[index] * (0.5 * (1.0 + erfAS(v * 0.7071067811865476)) + v * exp(-0.5 * v * v) * 0.3989422804014327)";
-      const out = run(backend, elementwiseProgram("perfrdiffGeluGrad", ["x", "dy"], x!.shape.reduce((p, q) => p * q, 1), expr), [x!, dy!]);
+      const out = run(backend, geluProgram("perfrdiffGeluGrad", ["x", "dy"], x!.shape.reduce((p, q) => p * q, 1), expr), [x!, dy!]);
       return { ...out, shape: x!.shape };
     }) as unknown as tf.KernelFunc,
   });
