@@ -45,6 +45,7 @@ export class AdamW {
   readonly eps: number;
   readonly weightDecay: number;
   private readonly variables: tf.Variable[];
+  private readonly names: Set<string>;
   /** Steps taken per variable. */
   private readonly counts = new Map<string, number>();
   /** Moments m and v per variable (the composed ops' layout)... */
@@ -72,6 +73,7 @@ export class AdamW {
       names.add(v.name);
     }
     this.variables = [...variables];
+    this.names = names;
   }
 
   /** Number of calls of {@link step}. */
@@ -86,9 +88,8 @@ export class AdamW {
    */
   step(grads: tf.NamedTensorMap): void {
     if (this.disposed) throw new AdamWError("this AdamW was disposed");
-    const known = new Set(this.variables.map((v) => v.name));
     for (const name of Object.keys(grads)) {
-      if (!known.has(name)) throw new AdamWError(`gradient for ${name}, which is not one of this optimiser's variables`);
+      if (!this.names.has(name)) throw new AdamWError(`gradient for ${name}, which is not one of this optimiser's variables`);
     }
     for (const v of this.variables) {
       const g = grads[v.name];
