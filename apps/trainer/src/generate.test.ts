@@ -9,7 +9,8 @@ import {
   saveWeightFile,
   type ModuleName,
 } from "@perfrdiff/core";
-import { encodeWav, ReactLayoutWriter } from "@perfrdiff/features";
+import { encodeWav } from "@perfrdiff/features/audio";
+import { ReactLayoutWriter } from "@perfrdiff/features/dataset";
 import { parseNpy, serializeNpy } from "@perfrdiff/npy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runGenerate, type GenerateCliOptions } from "./commands/generate";

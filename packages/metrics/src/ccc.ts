@@ -1,5 +1,5 @@
 import type { PreparedInputs } from "./inputs";
-import { EMOTION_DIMS } from "./layout";
+import { EMOTION_DIM } from "@perfrdiff/layout";
 
 /**
  * Per-sequence statistics for CCC: the per-dimension mean, population variance and centred values.
@@ -86,7 +86,7 @@ export function ccc(a: ArrayLike<number>, b: ArrayLike<number>, t: number, d: nu
  */
 export function bestCccForClip(p: PreparedInputs, clip: number, cache: (CccStats | undefined)[]): Float64Array {
   const { k, t } = p;
-  const d = EMOTION_DIMS;
+  const d = EMOTION_DIM;
   const nbs = p.neighbourLists[clip];
   for (const nb of nbs) cache[nb] ??= cccStats(p.listener, nb * t * d, t, d);
   const out = new Float64Array(k);

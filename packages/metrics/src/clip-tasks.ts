@@ -3,7 +3,7 @@ import { EmotionDtwKernel } from "./dtw-kernel";
 import { frdistClipMinimaScreened, PairDtwKernel } from "./dtw-screen";
 import { frdistClipMinima, type FrdistWork } from "./frdist";
 import type { PreparedInputs } from "./inputs";
-import { EMOTION_DIMS } from "./layout";
+import { EMOTION_DIM } from "@perfrdiff/layout";
 import { frdiv, frdvs, frvar } from "./diversity";
 import { frreaFeat } from "./frechet";
 import { tlccOffset } from "./tlcc";
@@ -66,7 +66,7 @@ export class ClipTaskRunner {
     }
     if (task.kind === "sets") {
       const { n, k, t, m } = p;
-      const d = EMOTION_DIMS;
+      const d = EMOTION_DIM;
       return {
         clip: task.clip,
         values: Float64Array.of(
@@ -79,9 +79,9 @@ export class ClipTaskRunner {
     }
     const values = new Float64Array(p.k + task.scored);
     values.set(bestCccForClip(p, task.clip, this.cccCache));
-    const size = p.t * EMOTION_DIMS;
+    const size = p.t * EMOTION_DIM;
     for (let kk = 0; kk < task.scored; kk++) {
-      values[p.k + kk] = tlccOffset(p.predictions, (task.clip * p.k + kk) * size, p.speaker, task.clip * size, p.t, EMOTION_DIMS);
+      values[p.k + kk] = tlccOffset(p.predictions, (task.clip * p.k + kk) * size, p.speaker, task.clip * size, p.t, EMOTION_DIM);
     }
     return { clip: task.clip, values };
   }

@@ -1,5 +1,5 @@
 import { DTW_WASM_BASE64 } from "./generated/dtw-wasm";
-import { EMOTION_DIMS, FRDIST_GROUPS } from "./layout";
+import { EMOTION_DIM, FRDIST_GROUPS } from "@perfrdiff/layout";
 
 /** Predictions handled together by one kernel call (the 4 float32 lanes of a WebAssembly SIMD vector). */
 export const DTW_LANES = 4;
@@ -92,7 +92,7 @@ export class EmotionDtwKernel {
 
   private layout(t: number): void {
     if (t === this.t) return;
-    const d = EMOTION_DIMS;
+    const d = EMOTION_DIM;
     this.colsPtr = DTW_MEMORY_BASE;
     this.rowPtr = this.colsPtr + t * d * 16;
     this.workPtr = this.rowPtr + t * d * 4;
@@ -115,7 +115,7 @@ export class EmotionDtwKernel {
   setPredictions(data: Float32Array, offsets: readonly number[], t: number): void {
     if (offsets.length < 1 || offsets.length > DTW_LANES) throw new RangeError("1 to 4 predictions per call");
     this.layout(t);
-    const d = EMOTION_DIMS;
+    const d = EMOTION_DIM;
     const mem = this.ex.memory.buffer;
     const cols = new Float32Array(mem, this.colsPtr, t * d * DTW_LANES);
     const colsA = new Float32Array(mem, this.colsAPtr, t * DTW_LANES);
@@ -144,7 +144,7 @@ export class EmotionDtwKernel {
    */
   run(data: Float32Array, offset: number, thresholds: ArrayLike<number>, checkEvery = 25): Float64Array | null {
     const t = this.t;
-    const d = EMOTION_DIMS;
+    const d = EMOTION_DIM;
     const mem = this.ex.memory.buffer;
     new Float32Array(mem, this.rowPtr, t * d).set(data.subarray(offset, offset + t * d));
     const thr = new Float64Array(mem, this.thrPtr, DTW_LANES);

@@ -1,4 +1,4 @@
-import { FRDIST_GROUPS } from "./layout";
+import { FRDIST_GROUPS } from "@perfrdiff/layout";
 
 /**
  * Straightforward DTW, as tslearn defines it: the square root of the minimal accumulated squared Euclidean distance

@@ -1,6 +1,6 @@
 import { DTW_MEMORY_BASE, instantiateDtwModule } from "./dtw-kernel";
 import type { FrdistData, FrdistWork } from "./frdist";
-import { EMOTION_DIMS, FRDIST_GROUPS } from "./layout";
+import { EMOTION_DIM, FRDIST_GROUPS } from "@perfrdiff/layout";
 
 // FRdist by screening (see asm/dtw.ts for the kernels). Per clip, every (prediction, appropriate reaction) pair is a
 // SIMD lane of its own, and the three groups run as separate DTWs:
@@ -56,7 +56,7 @@ function binaryRowAuSlack(data: Float32Array, offset: number, t: number): number
   for (let i = 0; i < t; i++) {
     let m = 0;
     for (let d = 0; d < 15; d++) {
-      const a = data[offset + i * EMOTION_DIMS + d];
+      const a = data[offset + i * EMOTION_DIM + d];
       m += a * a + Math.abs(1 - 2 * a);
     }
     if (m > worst) worst = m;
@@ -69,7 +69,7 @@ export function auMasks(data: Float32Array, offset: number, t: number): Uint16Ar
   const out = new Uint16Array(t);
   for (let i = 0; i < t; i++) {
     let m = 0;
-    const o = offset + i * EMOTION_DIMS;
+    const o = offset + i * EMOTION_DIM;
     for (let au = 0; au < 15; au++) {
       const x = data[o + au];
       if (x === 1) m |= 1 << au;
@@ -104,7 +104,7 @@ export class PairDtwKernel {
   private layout(t: number): void {
     if (t === this.t) return;
     // The largest layout is the re-check's f32 [T][25][4] per side and f64 [T][3][4] of work.
-    const side = t * EMOTION_DIMS * 16;
+    const side = t * EMOTION_DIM * 16;
     this.rowsPtr = DTW_MEMORY_BASE;
     this.colsPtr = this.rowsPtr + side;
     this.workPtr = this.colsPtr + side;
@@ -179,8 +179,8 @@ export class PairDtwKernel {
   ): Float64Array[] {
     this.layout(t);
     if (rowOffsets.length < 1 || rowOffsets.length > 4) throw new RangeError("1 to 4 pairs per call");
-    this.gather(this.rowsPtr, rowData, rowOffsets, 4, 0, EMOTION_DIMS, t);
-    this.gather(this.colsPtr, colData, colOffsets, 4, 0, EMOTION_DIMS, t);
+    this.gather(this.rowsPtr, rowData, rowOffsets, 4, 0, EMOTION_DIM, t);
+    this.gather(this.colsPtr, colData, colOffsets, 4, 0, EMOTION_DIM, t);
     const args = [this.rowsPtr, t, this.colsPtr, t, this.workPtr, this.outPtr] as const;
     if (au === "binaryRows") {
       const mem = this.ex.memory.buffer;
@@ -192,7 +192,7 @@ export class PairDtwKernel {
         for (let i = 0; i < t; i++) {
           let sumSq = 0;
           for (let d = 0; d < 15; d++) {
-            const a = colData[off + i * EMOTION_DIMS + d];
+            const a = colData[off + i * EMOTION_DIM + d];
             sumSq = Math.fround(sumSq + Math.fround(a * a));
             colsB[(i * 15 + d) * 4 + l] = 1 - 2 * a;
           }
@@ -215,7 +215,7 @@ export class PairDtwKernel {
       const off = offsets[Math.min(l, offsets.length - 1)] + start;
       let s = off;
       let o = l;
-      for (let i = 0; i < t; i++, s += EMOTION_DIMS - dims) {
+      for (let i = 0; i < t; i++, s += EMOTION_DIM - dims) {
         for (let d = 0; d < dims; d++, s++) dst[o + d * lanes] = data[s];
         o += stride;
       }
@@ -244,7 +244,7 @@ export function frdistClipMinimaScreened(
   work?: FrdistWork,
 ): Float64Array {
   const { predictions, listener, k, t } = data;
-  const size = t * EMOTION_DIMS;
+  const size = t * EMOTION_DIM;
   const r = neighbours.length;
   const np = k * r; // pair p = prediction (p / r) x reaction (p % r)
   const predOff = (p: number) => (clip * k + Math.floor(p / r)) * size;

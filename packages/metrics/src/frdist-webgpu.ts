@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
+import { requestWebGPUDevice as requestPlatformDevice } from "@perfrdiff/platform";
 import type { PreparedInputs } from "./inputs";
-import { EMOTION_DIMS, FRDIST_GROUPS } from "./layout";
+import { EMOTION_DIM, FRDIST_GROUPS } from "@perfrdiff/layout";
 
 /**
  * FRdist on the GPU through WebGPU: every (prediction, appropriate reaction, group) DTW is one workgroup that sweeps
@@ -24,7 +25,7 @@ struct Params { base: u32, t: u32, dims: u32, pad: u32 };
 @group(0) @binding(4) var<uniform> params: Params;
 
 const T: u32 = ${t}u;
-const D: u32 = ${EMOTION_DIMS}u;
+const D: u32 = ${EMOTION_DIM}u;
 const INF: f32 = 3.0e38;
 var<workgroup> diag: array<f32, ${3 * t}>;
 
@@ -71,69 +72,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }`;
 }
 
-/**
- * The `webgpu` package's GPU object. Kept for the life of the process: if it were garbage-collected, Dawn would tear
- * down its instance under the live device and abort the process (seen on the H100 machine as a glibc mutex abort).
- */
-let nodeGpu: GPU | undefined;
-
-/** Where WebGPU's usage flags live: the browser's globals, or the `webgpu` package's in Node. */
+/** Where WebGPU's usage flags live: the browser's globals, or those of the API the device came from. */
 let usage: { buffer: typeof GPUBufferUsage; map: typeof GPUMapMode } | undefined;
 
 /**
- * Whether Dawn can find a GPU on Linux: the Vulkan loader, and a GPU device node (NVIDIA's, or a DRM render node).
- * Without both there is no hardware adapter, and asking Dawn anyway only makes it print warnings on stderr (software
- * Vulkan such as Debian 12's lavapipe is too old for Dawn).
- */
-async function linuxGpuPresent(): Promise<boolean> {
-  const { existsSync, readdirSync } = await import("node:fs");
-  let render = false;
-  try {
-    render = readdirSync("/dev/dri").some((f) => f.startsWith("renderD"));
-  } catch {
-    render = false;
-  }
-  if (!existsSync("/dev/nvidia0") && !render) return false;
-  const dirs = [
-    ...(process.env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean),
-    "/usr/lib/x86_64-linux-gnu",
-    "/usr/lib/aarch64-linux-gnu",
-    "/usr/lib64",
-    "/usr/lib",
-    "/usr/local/lib",
-    "/lib/x86_64-linux-gnu",
-  ];
-  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
-}
-
-/**
- * A WebGPU device: the browser's `navigator.gpu`, or in Node the optional `webgpu` package (Dawn). Null when no
- * adapter exists (e.g. no GPU, or Node without the package).
+ * A WebGPU device for FRdist: the browser's `navigator.gpu`, or in Node the optional `webgpu` package (Dawn). Null
+ * when no adapter exists (e.g. no GPU, or Node without the package).
  */
 export async function requestWebGPUDevice(): Promise<GPUDevice | null> {
-  let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  if (!gpu && typeof process !== "undefined" && process.versions?.node) {
-    if (process.platform === "linux" && !(await linuxGpuPresent())) return null;
-    try {
-      const mod = (await import("webgpu" as string)) as { create: (opts: string[]) => GPU; globals: object };
-      Object.assign(globalThis, mod.globals);
-      nodeGpu ??= mod.create([]);
-      gpu = nodeGpu;
-    } catch {
-      return null;
-    }
-  }
-  if (!gpu) return null;
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (!adapter) return null;
-  const device = await adapter.requestDevice({
-    requiredLimits: {
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-    },
-  });
-  return device;
+  const got = await requestPlatformDevice();
+  if (!got) return null;
+  usage = { buffer: got.api.globals.GPUBufferUsage, map: got.api.globals.GPUMapMode };
+  return got.device;
 }
 
 function flags() {
@@ -170,7 +120,7 @@ export async function frdistMinimaWebGPU(
   const { n, k, t } = p;
   const u = flags();
   const maxBinding = device.limits.maxStorageBufferBindingSize;
-  const clipBytes = k * t * EMOTION_DIMS * 4;
+  const clipBytes = k * t * EMOTION_DIM * 4;
   if (p.listener.byteLength > maxBinding || clipBytes > maxBinding) {
     throw new Error(`FRdist on WebGPU: inputs exceed the device's storage binding limit of ${maxBinding} bytes`);
   }
@@ -187,7 +137,7 @@ export async function frdistMinimaWebGPU(
   const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
   for (let c0 = 0; c0 < n; c0 += clipsPerChunk) {
     const c1 = Math.min(n, c0 + clipsPerChunk);
-    const preds = upload(device, p.predictions.subarray(c0 * k * t * EMOTION_DIMS, c1 * k * t * EMOTION_DIMS), 0);
+    const preds = upload(device, p.predictions.subarray(c0 * k * t * EMOTION_DIM, c1 * k * t * EMOTION_DIM), 0);
     const pairList: number[] = [];
     const owner: number[] = [];
     for (let c = c0; c < c1; c++) {
@@ -206,7 +156,7 @@ export async function frdistMinimaWebGPU(
     const encoder = device.createCommandEncoder();
     for (let base = 0; base < pairCount; base += maxGroups) {
       const params = device.createBuffer({ size: 16, usage: u.buffer.UNIFORM | u.buffer.COPY_DST });
-      device.queue.writeBuffer(params, 0, new Uint32Array([base, t, EMOTION_DIMS, 0]));
+      device.queue.writeBuffer(params, 0, new Uint32Array([base, t, EMOTION_DIM, 0]));
       paramBuffers.push(params);
       const bind = device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),

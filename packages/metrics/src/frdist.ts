@@ -1,5 +1,5 @@
 import { DTW_LANES, EmotionDtwKernel } from "./dtw-kernel";
-import { EMOTION_DIMS, FRDIST_GROUPS } from "./layout";
+import { EMOTION_DIM, FRDIST_GROUPS } from "@perfrdiff/layout";
 
 /** What one FRdist clip computation needs: predictions `[N, K, T, 25]` and real reactions `[M, T, 25]`. */
 export interface FrdistData {
@@ -34,7 +34,7 @@ function diagonalBound(a: Float32Array, aOff: number, b: Float32Array, bOff: num
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
-  for (let i = 0; i < t * EMOTION_DIMS; i += EMOTION_DIMS) {
+  for (let i = 0; i < t * EMOTION_DIM; i += EMOTION_DIM) {
     for (let d = 0; d < 15; d++) {
       const x = a[aOff + i + d] - b[bOff + i + d];
       s0 += x * x;
@@ -69,7 +69,7 @@ export function frdistClipMinima(
   work?: FrdistWork,
 ): Float64Array {
   const { predictions, listener, k, t } = data;
-  const size = t * EMOTION_DIMS;
+  const size = t * EMOTION_DIM;
   const best = new Float64Array(k).fill(Infinity);
   const r = neighbours.length;
   for (let k0 = 0; k0 < k; k0 += DTW_LANES) {

@@ -1,4 +1,4 @@
-import { EMOTION_DIMS } from "./layout";
+import { EMOTION_DIM } from "@perfrdiff/layout";
 
 /** A dense, C-ordered numeric array with its shape (what `@perfrdiff/npy` returns). */
 export interface ArrayND {
@@ -86,8 +86,8 @@ export function prepareInputs(inputs: ReactEvalInputs, options: { shared?: boole
   checkRank("listener", listener, 3, "[M, T, 25]");
   checkRank("neighbours", neighbours, 2, "[N, M]");
   const [n, k, t, d] = predictions.shape;
-  if (d !== EMOTION_DIMS) {
-    throw new ReactInputError(`predictions must have ${EMOTION_DIMS} values per frame, got shape ${fmt(predictions.shape)}`);
+  if (d !== EMOTION_DIM) {
+    throw new ReactInputError(`predictions must have ${EMOTION_DIM} values per frame, got shape ${fmt(predictions.shape)}`);
   }
   if (n < 1 || k < 1 || t < 2) {
     throw new ReactInputError(`predictions need N >= 1, K >= 1 and T >= 2, got shape ${fmt(predictions.shape)}`);

@@ -1,6 +1,7 @@
 import { ClipTaskRunner, type ClipResult, type ClipTask, type FrdistMethod } from "./clip-tasks";
 import type { FrdistWork } from "./frdist";
 import type { PreparedInputs } from "./inputs";
+import { isNode } from "@perfrdiff/platform";
 
 /** Options of {@link frdistMinima}. */
 export interface FrdistOptions {
@@ -26,8 +27,6 @@ export interface FrdistMinima {
   minima: Float64Array;
   work: FrdistWork;
 }
-
-const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
 async function workerScript(): Promise<string> {
   const { existsSync } = await import("node:fs");

@@ -1,5 +1,7 @@
 import { dot4 } from "./ccc";
-import { TLCC_MAX_LAG } from "./layout";
+
+/** FRSyn looks for the lag of peak correlation within +-2 s at 25 fps: lags -49..49 frames. */
+export const TLCC_MAX_LAG = 49;
 
 /** One sequence `[T, D]` laid out per dimension, with prefix sums for O(1) window means and variances. */
 interface DimSeries {

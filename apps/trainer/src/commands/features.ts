@@ -1,16 +1,9 @@
 import type { Command } from "commander";
 import { StageProgress } from "../progress";
-import {
-  extractReactAudioFeatures,
-  extractVideoFaceTracks,
-  write3dmm,
-  writeEmotionCsv,
-  ReactDataset,
-  readWav,
-  samplesPerVideoFrame,
-  toMono,
-  type ReactModality,
-} from "@perfrdiff/features";
+import { extractReactAudioFeatures, readWav, samplesPerVideoFrame, toMono } from "@perfrdiff/features/audio";
+import { ReactDataset, type ReactModality } from "@perfrdiff/features/dataset";
+import { write3dmm, writeEmotionCsv } from "@perfrdiff/features/face";
+import { extractVideoFaceTracks } from "@perfrdiff/features/vision";
 import { writeNpy } from "@perfrdiff/npy";
 
 interface AudioOptions {

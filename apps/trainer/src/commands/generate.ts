@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ModuleName, PerFRDiffConfig, SamplerName, TensorMap } from "@perfrdiff/core";
-import type { FaceStats } from "@perfrdiff/features";
+import type { FaceStats } from "@perfrdiff/layout";
 import { fileExists, readFloatNpy, wholeNumber } from "../inputs";
 import { StageProgress } from "../progress";
 
@@ -170,7 +170,7 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   const guidance = guidanceOpt ?? dc.guidance_scale;
 
   // ---- speaker clip (and listener history): from the dataset layout, explicit files, or both
-  const f = await import("@perfrdiff/features");
+  const f = { ...(await import("@perfrdiff/features")), ...(await import("@perfrdiff/features/dataset")) };
   const clipFile = (modality: "audio" | "emotion" | "3dmm", clip: string) => join(o.data!, ...f.modalityPath(split, modality, clip).split("/"));
   let faceStatsDir: string | null = null;
   if (o.faceStats !== false) {

@@ -1,8 +1,8 @@
 import { parseNpy } from "@perfrdiff/npy";
 import { extractReactAudioFeatures } from "../audio/react-audio";
 import { decodeWav, toMono } from "../audio/wav";
-import { parse3dmmNpy, parseEmotionCsv, type FrameTrack } from "../face/io";
-import { normalise3dmm, type FaceNormalisation, type FaceStats } from "../face/normalise";
+import { normalise3dmm, type FaceNormalisation, type FaceStats, type FrameTrack } from "@perfrdiff/layout";
+import { parse3dmmNpy, parseEmotionCsv } from "../face/io";
 import { modalityPath, parseSplitCsv, personId, type ReactModality, type ReactPairRow } from "./layout";
 
 /** One (mirrored) item: a speaker clip and the listener clip recorded with it. */

@@ -1,5 +1,6 @@
 import { serializeNpy } from "@perfrdiff/npy";
-import { formatEmotionCsv, serialize3dmmNpy, type FrameTrack } from "../face/io";
+import type { FrameTrack } from "@perfrdiff/layout";
+import { formatEmotionCsv, serialize3dmmNpy } from "../face/io";
 import { formatSplitCsv, modalityPath, type ReactPairRow } from "./layout";
 
 /** Files of one clip to write; every part is optional. */

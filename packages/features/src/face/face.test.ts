@@ -3,29 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { serializeNpy } from "@perfrdiff/npy";
-import { ARKIT_BLENDSHAPES, EMOTION_COLUMNS, FACE_COLUMNS, columnIndex } from "./columns";
+import { EMOTION_COLUMNS } from "@perfrdiff/layout";
 import { formatEmotionCsv, parse3dmmNpy, parseEmotionCsv, read3dmm, readEmotionCsv, write3dmm, writeEmotionCsv } from "./io";
-import { computeFaceStats, denormalise3dmm, normalise3dmm } from "./normalise";
 
 const track = (frames: number, dim: number, f: (r: number, c: number) => number) => {
   const data = new Float32Array(frames * dim);
   for (let r = 0; r < frames; r++) for (let c = 0; c < dim; c++) data[r * dim + c] = f(r, c);
   return { frames, dim, data };
 };
-
-describe("column metadata", () => {
-  it("has 25 emotion and 52 + 6 face columns, all distinct", () => {
-    expect(EMOTION_COLUMNS).toHaveLength(25);
-    expect(new Set(EMOTION_COLUMNS).size).toBe(25);
-    expect(ARKIT_BLENDSHAPES).toHaveLength(52);
-    expect(new Set(ARKIT_BLENDSHAPES).size).toBe(52);
-    expect(FACE_COLUMNS).toHaveLength(58);
-    expect(columnIndex(EMOTION_COLUMNS, "valence")).toBe(15);
-    expect(columnIndex(EMOTION_COLUMNS, "Neutral")).toBe(17);
-    expect(columnIndex(FACE_COLUMNS, "rotX")).toBe(52);
-    expect(() => columnIndex(EMOTION_COLUMNS, "AU5")).toThrow(/unknown column 'AU5'/);
-  });
-});
 
 describe("emotion CSV", () => {
   it("round-trips float32 values exactly", () => {
@@ -84,27 +69,3 @@ describe("3DMM files", () => {
   });
 });
 
-describe("normalisation", () => {
-  const tracks = [track(10, 58, (r, c) => Math.sin(r + c) * (c + 1)), track(7, 58, (r, c) => Math.cos(r * c) + c)];
-  const stats = computeFaceStats(tracks);
-
-  it("computes per-coefficient mean and std", () => {
-    const all = [...tracks[0].data.subarray(0), ...tracks[1].data].filter((_, i) => i % 58 === 5);
-    const m = all.reduce((a, b) => a + b, 0) / all.length;
-    const sd = Math.sqrt(all.reduce((a, b) => a + (b - m) ** 2, 0) / all.length);
-    expect(stats.mean[5]).toBeCloseTo(m, 5);
-    expect(stats.std[5]).toBeCloseTo(sd, 5);
-  });
-
-  it("official mode subtracts the mean only; zscore divides by std; both invert", () => {
-    const t = tracks[0];
-    const n = normalise3dmm(t, stats);
-    expect(n.data[3 * 58 + 7]).toBeCloseTo(t.data[3 * 58 + 7] - stats.mean[7], 6);
-    const z = normalise3dmm(t, stats, "zscore");
-    expect(z.data[3 * 58 + 7]).toBeCloseTo((t.data[3 * 58 + 7] - stats.mean[7]) / stats.std[7], 5);
-    for (const [x, mode] of [[n, "official"], [z, "zscore"]] as const) {
-      const back = denormalise3dmm(x, stats, mode);
-      for (let i = 0; i < t.data.length; i++) expect(back.data[i]).toBeCloseTo(t.data[i], 4);
-    }
-  });
-});

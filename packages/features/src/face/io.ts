@@ -1,12 +1,5 @@
 import { parseNpy, serializeNpy, NpyFormatError } from "@perfrdiff/npy";
-import { EMOTION_COLUMNS, EMOTION_DIM, FACE_DIM } from "./columns";
-
-/** Per-frame features of one clip, row-major `[frames, dim]`. */
-export interface FrameTrack {
-  frames: number;
-  dim: number;
-  data: Float32Array;
-}
+import { EMOTION_COLUMNS, EMOTION_DIM, FACE_DIM, type FrameTrack } from "@perfrdiff/layout";
 
 /** An emotion track read from a CSV, with the header row as found in the file. */
 export interface EmotionTrack extends FrameTrack {

@@ -1,5 +1,4 @@
-import { ARKIT_BLENDSHAPES, EMOTION_DIM, FACE_DIM } from "../face/columns";
-import type { FrameTrack } from "../face/io";
+import { ARKIT_BLENDSHAPES, EMOTION_DIM, FACE_DIM, type FrameTrack } from "@perfrdiff/layout";
 import type { Rng } from "./random";
 import { VOWELS, type SoundEvent, type Voice } from "./voice";
 

@@ -1,8 +1,6 @@
 import { encodeWav } from "../audio/wav";
-import { FACE_DIM } from "../face/columns";
+import { FACE_DIM, computeFaceStats, type FrameTrack } from "@perfrdiff/layout";
 import { serializeNpy } from "@perfrdiff/npy";
-import type { FrameTrack } from "../face/io";
-import { computeFaceStats } from "../face/normalise";
 import type { ReactPairRow } from "../dataset/layout";
 import { ReactLayoutWriter } from "../dataset/writer";
 import { listenerReaction, randomStyle, renderFace, speakerClip, type ListenerStyle } from "./behaviour";

@@ -1,5 +1,4 @@
-import { columnIndex, FACE_COLUMNS, FACE_DIM } from "../face/columns";
-import type { FrameTrack } from "../face/io";
+import { columnIndex, FACE_COLUMNS, FACE_DIM, type FrameTrack } from "@perfrdiff/layout";
 
 /** Style of a listener as measured from its files (what a personalised model must pick up). */
 export interface MeasuredStyle {

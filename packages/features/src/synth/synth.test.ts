@@ -5,7 +5,7 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ReactDataset } from "../dataset/reader";
 import { readEmotionCsv } from "../face/io";
-import { columnIndex, EMOTION_COLUMNS, FACE_COLUMNS } from "../face/columns";
+import { columnIndex, EMOTION_COLUMNS, FACE_COLUMNS } from "@perfrdiff/layout";
 import { listenerReaction, randomStyle, speakerClip, type ListenerStyle, type SpeakerClip } from "./behaviour";
 import { generateSynthCorpus } from "./corpus";
 import { Rng } from "./random";

@@ -53,12 +53,11 @@ interface FaceApiResult {
 let loading: Promise<{ faceapi: FaceApi; tf: typeof import("@tensorflow/tfjs") }> | undefined;
 
 async function loadModels() {
-  // Loaded lazily: only users of the face features pay for tfjs and the 13 MB of weights.
+  // Loaded lazily: only users of the face features pay for tfjs and the 13 MB of weights. The model runs on the
+  // application's tfjs backend: a library never switches it. Importing the wasm package only registers wasm, which
+  // then is tfjs's default (its priority is above cpu's) when the application has chosen none.
   const tf = await import("@tensorflow/tfjs");
   await import("@tensorflow/tfjs-backend-wasm");
-  if (tf.getBackend() !== "wasm" && !(await tf.setBackend("wasm"))) {
-    throw new Error("could not start the tfjs wasm backend for the face model");
-  }
   await tf.ready();
   const mod = (await import("@vladmandic/face-api/dist/face-api.node-wasm.js")) as unknown as { default?: FaceApi } & FaceApi;
   const faceapi = (mod.default ?? mod) as FaceApi;
@@ -75,7 +74,7 @@ async function loadModels() {
 /**
  * Loads the face model: face-api (vladmandic's maintained fork of face-api.js) with its SSD MobileNet v1 detector,
  * 68-point landmark net and 7-class expression net, whose weights ship inside the npm package, run by tfjs on the
- * wasm backend. Estimates per face: see geometry.ts (pose, 15 of the 52 ARKit blendshapes, VA, AUs).
+ * active backend (tfjs's default, wasm, unless the application chose another; the cpu backend is ~30x slower). Estimates per face: see geometry.ts (pose, 15 of the 52 ARKit blendshapes, VA, AUs).
  */
 export async function loadFaceAnalyzer(options: FaceAnalyzerOptions = {}): Promise<FaceAnalyzer> {
   loading ??= loadModels();

@@ -1,4 +1,4 @@
-import { ARKIT_BLENDSHAPES, EMOTION_DIM, FACE_DIM } from "../face/columns";
+import { ARKIT_BLENDSHAPES, EMOTION_DIM, FACE_DIM } from "@perfrdiff/layout";
 
 /**
  * Face features estimated from the 68 iBUG landmarks (jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67;

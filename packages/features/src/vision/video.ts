@@ -1,5 +1,4 @@
-import { EMOTION_DIM, FACE_DIM } from "../face/columns";
-import type { FrameTrack } from "../face/io";
+import { EMOTION_DIM, FACE_DIM, type FrameTrack } from "@perfrdiff/layout";
 import { loadFaceAnalyzer, type FaceAnalyzerOptions, type RgbImage } from "./face-model";
 
 let resolved: string | undefined;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import jpeg from "jpeg-js";
-import { ARKIT_BLENDSHAPES } from "../face/columns";
+import { ARKIT_BLENDSHAPES } from "@perfrdiff/layout";
 import { loadFaceAnalyzer, type FaceAnalyzer, type FaceObservation, type RgbImage } from "./face-model";
 import { ESTIMATED_BLENDSHAPES, landmarkFeatures, type Point } from "./geometry";
 import { extractVideoFaceTracks, ffmpegCommand, hasFfmpeg } from "./video";

@@ -1,6 +1,5 @@
-import { parseNpy } from "@perfrdiff/npy";
-import { FACE_DIM } from "./columns";
-import type { FrameTrack } from "./io";
+import type { FrameTrack } from "./clip";
+import { FACE_DIM } from "./face";
 
 /** Per-coefficient statistics of FaceVerse vectors (the official `mean_face.npy` / `std_face.npy`), each `[58]`. */
 export interface FaceStats {
@@ -17,36 +16,13 @@ export interface FaceStats {
  */
 export type FaceNormalisation = "official" | "zscore";
 
-function statsVector(bytes: Uint8Array, where: string): Float32Array {
-  const a = parseNpy(bytes);
-  if (a.dtype !== "<f4" && a.dtype !== "<f8") throw new Error(`${where}: dtype ${a.dtype}; expected float`);
-  if (a.data.length !== FACE_DIM) throw new Error(`${where}: shape [${a.shape.join(", ")}]; expected 58 values`);
-  return Float32Array.from(a.data as Float32Array);
-}
-
-/** Reads `mean_face.npy` and `std_face.npy` from a folder (the official `external/FaceVerse/`). */
-export async function loadFaceStats(dir: string): Promise<FaceStats> {
-  const { readFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const read = async (name: string) => {
-    const p = join(dir, name);
-    try {
-      return statsVector(await readFile(p), p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`missing FaceVerse statistics file: ${p}`);
-      throw err;
-    }
-  };
-  return { mean: await read("mean_face.npy"), std: await read("std_face.npy") };
-}
-
 /** Mean and (population) standard deviation of every coefficient over all frames of the tracks, `[58]` each. */
 export function computeFaceStats(tracks: Iterable<FrameTrack>): FaceStats {
   const sum = new Float64Array(FACE_DIM);
   const sq = new Float64Array(FACE_DIM);
   let n = 0;
   for (const t of tracks) {
-    if (t.dim !== FACE_DIM) throw new Error(`track has ${t.dim} values per frame; expected 58`);
+    if (t.dim !== FACE_DIM) throw new Error(`track has ${t.dim} values per frame; expected ${FACE_DIM}`);
     for (let f = 0; f < t.frames; f++) {
       for (let c = 0; c < FACE_DIM; c++) {
         const v = t.data[f * FACE_DIM + c];
@@ -67,8 +43,11 @@ export function computeFaceStats(tracks: Iterable<FrameTrack>): FaceStats {
 }
 
 function apply(track: FrameTrack, stats: FaceStats, mode: FaceNormalisation, inverse: boolean): FrameTrack {
-  if (track.dim !== FACE_DIM) throw new Error(`3DMM track has ${track.dim} values per frame; expected 58`);
-  if (mode !== "official" && mode !== "zscore") throw new Error(`unknown normalisation '${mode}'`);
+  if (track.dim !== FACE_DIM) throw new Error(`3DMM track has ${track.dim} values per frame; expected ${FACE_DIM}`);
+  if (track.data.length !== track.frames * FACE_DIM) {
+    throw new Error(`3DMM track of ${track.frames} frames holds ${track.data.length} values; expected ${track.frames * FACE_DIM}`);
+  }
+  if (mode !== "official" && mode !== "zscore") throw new Error(`unknown normalisation '${mode as string}'`);
   const out = new Float32Array(track.data.length);
   for (let f = 0; f < track.frames; f++) {
     for (let c = 0; c < FACE_DIM; c++) {
@@ -81,12 +60,12 @@ function apply(track: FrameTrack, stats: FaceStats, mode: FaceNormalisation, inv
   return { frames: track.frames, dim: FACE_DIM, data: out };
 }
 
-/** Normalises `[frames, 58]` (default: the official `x - mean`). */
+/** Normalises `[frames, 58]` (default: the official `x - mean`); returns a new track. */
 export function normalise3dmm(track: FrameTrack, stats: FaceStats, mode: FaceNormalisation = "official"): FrameTrack {
   return apply(track, stats, mode, false);
 }
 
-/** Inverse of {@link normalise3dmm}. */
+/** Inverse of {@link normalise3dmm}: model-space `[frames, 58]` back to the dataset's coefficients. */
 export function denormalise3dmm(track: FrameTrack, stats: FaceStats, mode: FaceNormalisation = "official"): FrameTrack {
   return apply(track, stats, mode, true);
 }

@@ -1,0 +1,6 @@
+// The build every package shares: ESM + CommonJS + type declarations for Node 20, one entry per public sub-path.
+import type { Options } from "tsup";
+
+export function packageBuild(entry: Options["entry"] = ["src/index.ts"], extra: Options = {}): Options {
+  return { entry, format: ["esm", "cjs"], dts: true, sourcemap: true, clean: true, target: "node20", ...extra };
+}

@@ -1,0 +1,8 @@
+// @perfrdiff/features/dataset: the REACT 2024 dataset layout, its reader (pairs, windows, neighbours, validation)
+// and writer.
+export { emotionClipPath, formatSplitCsv, MODALITY_FOLDERS, modalityPath, parseSplitCsv, personId } from "./layout";
+export type { ReactModality, ReactPairRow } from "./layout";
+export { parseNeighbours, ReactDataset } from "./reader";
+export type { DatasetProblem, OpenOptions, ReactItem, ReactSample, SampleOptions, ValidateOptions } from "./reader";
+export { ReactLayoutWriter } from "./writer";
+export type { ClipFiles } from "./writer";
