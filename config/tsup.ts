@@ -2,5 +2,6 @@
 import type { Options } from "tsup";
 
 export function packageBuild(entry: Options["entry"] = ["src/index.ts"], extra: Options = {}): Options {
-  return { entry, format: ["esm", "cjs"], dts: true, sourcemap: true, clean: true, target: "node20", ...extra };
+  // splitting in both formats: sub-path entries then share one copy of module state (kernel registry, caches)
+  return { entry, format: ["esm", "cjs"], dts: true, sourcemap: true, clean: true, splitting: true, target: "node20", ...extra };
 }

@@ -1,12 +1,8 @@
-import { defineConfig } from "tsup";
+import { packageBuild } from "../../config/tsup";
 
-export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm", "cjs"],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: "node20",
-  // import.meta.url in the CommonJS build (the threaded wasm backend resolves the package's files from it).
-  shims: true,
-});
+const subpaths = ["modules", "weights", "torch", "training", "ops", "kernels", "complexity"];
+export default packageBuild(
+  { index: "src/index.ts", ...Object.fromEntries(subpaths.map((p) => [p, `src/${p}/index.ts`])) },
+  // import.meta.url in the CommonJS build (the threaded wasm backend resolves the package's files from it)
+  { shims: true },
+);

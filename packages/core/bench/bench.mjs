@@ -31,12 +31,16 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { installDawn } from "./dawn.mjs";
+import { exposeWebGPU, nodeWebGPU } from "@perfrdiff/platform";
 
 const env = process.env;
-if (env.DAWN_NODE) await installDawn(env.DAWN_NODE);
-const { AdamW, DiffusionPrior, TensorMap, TransformerDenoiser, createReactionGenerator, officialConfig, randomWeights, setFusedKernels, tf, useBackend } =
-  await import("../dist/index.js");
+// tfjs-webgpu registers only when navigator.gpu exists as it loads, so Dawn goes first
+if (env.DAWN_NODE) exposeWebGPU(await nodeWebGPU({ dawn: env.DAWN_NODE }));
+const { createReactionGenerator, officialConfig, tf, useBackend } = await import("../dist/index.js");
+const { DiffusionPrior, TensorMap, TransformerDenoiser } = await import("../dist/modules.js");
+const { randomWeights } = await import("../dist/weights.js");
+const { AdamW } = await import("../dist/training.js");
+const { setFusedKernels } = await import("../dist/kernels.js");
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 const backend = await useBackend(env.BACKEND ?? "wasm");

@@ -5,10 +5,16 @@
 //   TRAIN=1: the GAFRG training step in phases (forward + MSE; + backward; + AdamW), WINDOWS default 40, the
 //            conditions of bench.mjs's training step.
 import { performance } from "node:perf_hooks";
-import { installDawn } from "./dawn.mjs";
+import { exposeWebGPU, nodeWebGPU } from "@perfrdiff/platform";
 
-await installDawn(process.argv[2]);
-const core = await import("../src/index.ts");
+exposeWebGPU(await nodeWebGPU({ dawn: process.argv[2] })); // before tfjs-webgpu loads
+const core = {
+  ...(await import("../src/index.ts")),
+  ...(await import("../src/modules/index.ts")),
+  ...(await import("../src/weights/index.ts")),
+  ...(await import("../src/training/index.ts")),
+  ...(await import("../src/kernels/index.ts")),
+};
 const { tf } = core;
 await core.useBackend("webgpu");
 const train = process.env.TRAIN === "1";

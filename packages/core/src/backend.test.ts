@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
-import { TransformerDenoiser, clearTransposeCache, moduleParameterShapes, parseConfig, readTorchStateDict, toTensorMap, useBackend } from "./index";
+import { TransformerDenoiser } from "./modules/index";
+import { releaseDerivedWeights } from "./ops/index";
+import { moduleParameterShapes, toTensorMap } from "./weights/index";
+import { parseConfig, useBackend } from "./index";
+import { readTorchStateDict } from "./torch/index";
 
 const dir = new URL("../test/fixtures/parity/", import.meta.url);
 const bytes = (rel: string) => new Uint8Array(readFileSync(new URL(rel, dir)));
@@ -41,7 +45,7 @@ describe("useBackend('wasm') in Node", () => {
     // a running backend keeps its threads
     expect(await useBackend("wasm", { threads: 1 })).toBe("wasm");
     expect(getThreadsCount()).toBe(2);
-    clearTransposeCache(); // cached weight transposes live in the backend about to go
+    releaseDerivedWeights(); // cached weight transposes live in the backend about to go
     tf.removeBackend("wasm"); // stops it (and its workers)
     expect(await useBackend("wasm", { threads: 1 })).toBe("wasm");
     expect(getThreadsCount()).toBe(1);

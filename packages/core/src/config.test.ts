@@ -39,4 +39,14 @@ describe("config", () => {
     expect(() => parseConfig(bad)).toThrow(ConfigError);
     expect(() => parseConfig(bad)).toThrow(/diffusion_decoder\.args\.num_layers/);
   });
+
+  it("refuses scheduler values no sampler implements, naming the key and the values allowed", () => {
+    const yaml = fixture("rewrite_weight.yaml");
+    expect(() => parseConfig(yaml.replace("timestep_spacing: leading\n", "timestep_spacing: zigzag\n"))).toThrow(
+      /diffusion_prior\.scheduler\.timestep_spacing 'zigzag' is not supported; expected one of leading, trailing, linspace/,
+    );
+    expect(() => parseConfig(yaml.replace("var_type: fixed_large", "var_type: learned"))).toThrow(/scheduler\.var_type 'learned'/);
+    expect(() => parseConfig(yaml.replace("noise_schedule: cosine", "noise_schedule: sigmoid"))).toThrow(/noise_schedule 'sigmoid'/);
+    expect(() => parseConfig(yaml.replace("predict: start_x", "predict: x_prev"))).toThrow(/predict 'x_prev'.*start_x, epsilon, eps, v/);
+  });
 });

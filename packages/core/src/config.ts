@@ -4,6 +4,8 @@
  * the ones the official constructors use when a key is absent (e.g. `s_audio_scale` = latent_dim^-0.5).
  */
 import { parse as parseYaml } from "yaml";
+import { SCHEDULE_NAMES, TIMESTEP_SPACINGS } from "@perfrdiff/diffusion";
+import type { Prediction, ScheduleName, TimestepSpacing, VarianceType } from "@perfrdiff/diffusion";
 
 export interface PersonSpecificConfig {
   in_features: number;
@@ -33,13 +35,18 @@ export interface LatentEmbedderConfig {
   seq_len: number;
 }
 
+/** The official names of what the denoiser predicts, and ours (@perfrdiff/diffusion's). */
+export const SCHEDULER_PREDICTIONS: Readonly<Record<SchedulerConfig["predict"], Prediction>> = { start_x: "x0", epsilon: "eps", eps: "eps", v: "v" };
+
 export interface SchedulerConfig {
-  noise_schedule: string;
-  timestep_spacing: string;
+  noise_schedule: ScheduleName;
+  timestep_spacing: TimestepSpacing;
   num_train_timesteps: number;
   num_inference_timesteps: number;
-  predict: string;
-  var_type: string;
+  /** What the denoiser predicts: the official `start_x` (x0), `epsilon`, or `v`. */
+  predict: "start_x" | "epsilon" | "eps" | "v";
+  /** The ancestral (DDPM) sampler's variance. */
+  var_type: VarianceType;
   rescale_timesteps: boolean;
   noise_std: number;
   k: number;
@@ -199,6 +206,25 @@ function merge<T extends object>(defaults: T, given: unknown, where: string): T 
   return out as T;
 }
 
+/** Checks that a string setting is one of the values it can take. */
+function oneOf<T extends string>(value: T, allowed: readonly string[], where: string): T {
+  if (!allowed.includes(value)) throw new ConfigError(`${where} '${value}' is not supported; expected one of ${allowed.join(", ")}`);
+  return value;
+}
+
+/** A scheduler block over the defaults, its string values checked. */
+function scheduler(given: unknown, where: string): SchedulerConfig {
+  const s = merge(DEFAULT_SCHED, given, where);
+  oneOf(s.noise_schedule, SCHEDULE_NAMES, `${where}.noise_schedule`);
+  oneOf(s.timestep_spacing, TIMESTEP_SPACINGS, `${where}.timestep_spacing`);
+  oneOf(s.predict, Object.keys(SCHEDULER_PREDICTIONS), `${where}.predict`);
+  oneOf(s.var_type, ["fixed_large", "fixed_small"], `${where}.var_type`);
+  for (const k of ["num_train_timesteps", "num_inference_timesteps"] as const) {
+    if (!Number.isInteger(s[k]) || s[k] < 1) throw new ConfigError(`${where}.${k} must be a whole number >= 1, got ${s[k]}`);
+  }
+  return s;
+}
+
 /** Builds a typed config from a parsed YAML object, filling the official defaults. */
 export function configFromObject(root: unknown): PerFRDiffConfig {
   if (!isObj(root)) throw new ConfigError("config is not a YAML mapping");
@@ -222,9 +248,9 @@ export function configFromObject(root: unknown): PerFRDiffConfig {
     latent_embedder: { args: merge(DEFAULT_VAE, le.args, "latent_embedder.args"), checkpoint_path: (le.checkpoint_path as string) ?? null },
     diffusion_prior: {
       args: prArgs,
-      scheduler: merge(DEFAULT_SCHED, pr.scheduler, "diffusion_prior.scheduler"),
+      scheduler: scheduler(pr.scheduler, "diffusion_prior.scheduler"),
     },
-    diffusion_decoder: { args: deArgs, scheduler: merge(DEFAULT_SCHED, de.scheduler, "diffusion_decoder.scheduler") },
+    diffusion_decoder: { args: deArgs, scheduler: scheduler(de.scheduler, "diffusion_decoder.scheduler") },
     trainer: { ...tr, checkpoint_dir: String(tr.checkpoint_dir ?? "./checkpoints") },
   };
   if (mm) {

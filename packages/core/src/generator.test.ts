@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { convertTorchCheckpoint, createReactionGenerator, parseConfig } from "./index";
+import { convertTorchCheckpoint } from "./torch/index";
+import { createReactionGenerator, parseConfig } from "./index";
 import type { ModuleName, ReactionGenerator, SpeakerClip } from "./index";
 
 // The reduced-size parity model (window 10) with its official-code weights.

@@ -6,40 +6,41 @@
  * the official `forward_with_cond_scale` does, and the samplers of @perfrdiff/diffusion.
  */
 import * as tf from "@tensorflow/tfjs";
-import { DDIMSampler, DDPMSampler, DPMSolverPP2MSampler, makeSchedule } from "@perfrdiff/diffusion";
-import type { Denoiser, NoiseSchedule, Prediction, ScheduleName, TimestepSpacing } from "@perfrdiff/diffusion";
+import type { Denoiser, SamplerName } from "@perfrdiff/diffusion";
 import { PWSG } from "@perfrdiff/hypernet";
 import type { EditedWeights, TensorMap, WeightSource } from "@perfrdiff/hypernet";
 import { useBackend } from "./backend";
 import type { BackendName } from "./backend";
-import { moduleParameterShapes, pwsgConfig } from "./checkpoints";
-import type { ModuleName } from "./checkpoints";
-import { officialConfig, parseConfig } from "./config";
-import type { PerFRDiffConfig, SchedulerConfig } from "./config";
-import { loadWeightFile, loadWeightFileFromPath } from "./convert";
+import type { PerFRDiffConfig } from "./config";
 import { TransformerDenoiser } from "./modules/denoiser";
 import type { DenoiserConditions } from "./modules/denoiser";
 import { DiffusionPrior } from "./modules/prior";
 import { EmotionVAE } from "./modules/emotionVae";
 import { PersonSpecificEncoder } from "./modules/pssl";
-import { memoryTensors } from "./modules/nn";
-
-export type SamplerName = "ddim" | "ddpm" | "dpm-solver++";
-
-/** Module weights: live tensors, or our weight-file bytes (from `perfrdiff import-torch`). */
-export type ModuleWeights = Partial<Record<ModuleName, TensorMap | Uint8Array>>;
+import { releaseDerivedWeights } from "./ops/linear";
+import { samplerFromConfig } from "./sampling";
+import { loadModel } from "./weights/loader";
+import type { CheckpointSource } from "./weights/loader";
+import { pwsgConfig, requiredModules } from "./weights/modules";
+import type { ModuleName } from "./weights/modules";
 
 export interface ReactionGeneratorOptions {
   /**
-   * A folder written by `perfrdiff import-torch` (Node: `<module>.safetensors` + `config.yaml`), or the modules'
-   * weights directly. Needs denoiser and emotion_vae; pssl + hypernet for personalisation; prior only when the
-   * configuration feeds its output to the denoiser (the official one drops it: l_latent_embed_drop_prob = 1).
+   * Where the weights are (see {@link CheckpointSource}): a folder of ours (Node: `<module>.safetensors` +
+   * `config.yaml`, from `perfrdiff import-torch` or training), `{ official: ROOT }` for the official PyTorch
+   * checkpoints in their layout (Node), or the modules' weights (tensors or weight-file bytes). Needs the denoiser
+   * and the emotion VAE; PSSL + hypernetwork to personalise; the prior only when the configuration feeds its output
+   * to the denoiser (the official one drops it: l_latent_embed_drop_prob = 1).
    */
-  checkpoint: string | ModuleWeights;
+  checkpoint: CheckpointSource;
   /** Defaults to the folder's config.yaml, else the official configuration. */
   config?: PerFRDiffConfig;
   /** tfjs backend (default: wasm in Node, webgpu in a browser with an adapter). */
   backend?: BackendName;
+  /** Load PSSL and the hypernetwork (true: required), or not (false); default: when the checkpoint has them. */
+  personalise?: boolean;
+  /** Called after each module is loaded (for progress bars). */
+  onModuleLoaded?: (module: ModuleName, done: number, total: number) => void;
 }
 
 export interface SpeakerClip {
@@ -81,30 +82,50 @@ export interface GenerationProgress {
   totalSteps: number;
 }
 
+/** The settings a generation ran with, defaults filled in. */
+export interface GenerationSettings {
+  k: number;
+  sampler: SamplerName;
+  steps: number;
+  guidance: number;
+  seed: number;
+}
+
 export interface GeneratedReactions {
   /** [K, T, 25] listener emotion. Caller disposes. */
   emotion: tf.Tensor3D;
   /** [K, T, 58] when asked for. */
   faceCoefficients?: tf.Tensor3D;
+  settings: GenerationSettings;
 }
 
-const PREDICTIONS: Record<string, Prediction> = { start_x: "x0", epsilon: "eps", eps: "eps", v: "v" };
-
-function sampler(s: SchedulerConfig, name: SamplerName) {
-  const schedule: NoiseSchedule = makeSchedule(s.noise_schedule as ScheduleName, s.num_train_timesteps);
-  const prediction = PREDICTIONS[s.predict];
-  if (!prediction) throw new Error(`scheduler predict '${s.predict}' is not supported`);
-  const base = { schedule, prediction, clip: [-1, 1] as const, spacing: s.timestep_spacing as TimestepSpacing };
-  switch (name) {
-    case "ddim":
-      return new DDIMSampler({ ...base, eta: 0, finalAlpha: "first" }); // the official loop
-    case "ddpm":
-      return new DDPMSampler({ ...base, variance: s.var_type === "fixed_small" ? "fixed_small" : "fixed_large" });
-    case "dpm-solver++":
-      return new DPMSolverPP2MSampler(base);
-    default:
-      throw new Error(`unknown sampler '${String(name)}' (ddim, ddpm or dpm-solver++)`);
-  }
+/**
+ * Generates facial reactions with one model: made by {@link createReactionGenerator}. Personalisation is an overlay on
+ * the denoiser's weights; the base weights never change.
+ */
+export interface ReactionGenerator {
+  readonly config: PerFRDiffConfig;
+  /** Where the configuration came from: a file path, "given", or "official (built in)". */
+  readonly configSource: string;
+  /** The active tfjs backend. */
+  readonly backend: string;
+  /** The modules loaded. */
+  readonly modules: ModuleName[];
+  /** Whether PSSL and the hypernetwork are loaded, so that {@link personalise} can run. */
+  readonly canPersonalise: boolean;
+  /** Whether a personalisation is active. */
+  readonly personalised: boolean;
+  /**
+   * Personalises the denoiser for one listener: their 3DMM history [T, 58] (or [1, T, 58]; the first seq_len
+   * frames are read, 750 officially: one clip) -> PSSL projection -> PWSG weight edits.
+   */
+  personalise(listenerHistory: tf.Tensor): void;
+  /** Back to the generic (base) denoiser. */
+  resetPersonalisation(): void;
+  /** K reactions [K, T, 25] to a speaker clip of T frames (T a multiple of the model's window, 50 frames). */
+  generate(speaker: SpeakerClip, options?: GenerateOptions): Promise<GeneratedReactions>;
+  /** Frees every tensor the generator holds or made (weights, cached weight copies, personalisation). */
+  dispose(): void;
 }
 
 /** Shifts a clip [T, D] one window later (zeros first) and cuts it into windows [T/W, W, D]. */
@@ -114,7 +135,7 @@ function previousWindows(x: tf.Tensor2D, W: number): tf.Tensor3D {
   return tf.reshape(shifted, [T / W, W, D]);
 }
 
-export class ReactionGenerator {
+class PerFRDiffGenerator implements ReactionGenerator {
   private personal: EditedWeights | null = null;
   private readonly denoiser: TransformerDenoiser;
   private readonly vae: EmotionVAE;
@@ -126,36 +147,44 @@ export class ReactionGenerator {
     readonly config: PerFRDiffConfig,
     private readonly weights: Partial<Record<ModuleName, TensorMap>>,
     readonly backend: string,
+    readonly configSource: string,
   ) {
-    const need = (m: ModuleName) => {
-      const w = weights[m];
-      if (!w) throw new Error(`the checkpoint has no ${m} weights`);
-      return w;
-    };
-    this.denoiser = new TransformerDenoiser(config.diffusion_decoder.args, need("denoiser"));
-    this.vae = new EmotionVAE(config.latent_embedder.args, need("emotion_vae"));
-    this.prior = config.diffusion_decoder.args.l_latent_embed_drop_prob < 1 ? new DiffusionPrior(config.diffusion_prior.args, need("prior")) : null;
+    for (const m of requiredModules(config)) if (!weights[m]) throw new Error(`the checkpoint has no ${m} weights`);
+    this.denoiser = new TransformerDenoiser(config.diffusion_decoder.args, weights.denoiser!);
+    this.vae = new EmotionVAE(config.latent_embedder.args, weights.emotion_vae!);
+    this.prior = weights.prior && requiredModules(config).includes("prior") ? new DiffusionPrior(config.diffusion_prior.args, weights.prior) : null;
     this.pssl = weights.pssl ? new PersonSpecificEncoder(config.person_specific.args, weights.pssl) : null;
     this.pwsg = weights.hypernet && config.main_model ? PWSG.fromWeights(pwsgConfig(config), weights.hypernet.tensors) : null;
   }
 
-  /**
-   * Personalises the denoiser for one listener: history [T, 58] (or [1, T, 58]) of their 3DMM coefficients ->
-   * PSSL projection -> PWSG edits, held as an overlay (the base weights are never changed).
-   */
+  get modules(): ModuleName[] {
+    return Object.keys(this.weights) as ModuleName[];
+  }
+
+  get canPersonalise(): boolean {
+    return this.pssl !== null && this.pwsg !== null;
+  }
+
   personalise(listenerHistory: tf.Tensor): void {
     if (!this.pssl || !this.pwsg) throw new Error("personalisation needs the pssl and hypernet weights in the checkpoint");
-    const h = listenerHistory.rank === 2 ? tf.expandDims(listenerHistory, 0) : listenerHistory;
-    if (h.rank !== 3 || h.shape[0] !== 1) throw new Error(`listener history must be [frames, 58] or [1, frames, 58], got [${listenerHistory.shape}]`);
-    const { feat, proj } = this.pssl.forward(h);
+    const rank = listenerHistory.rank;
+    if ((rank !== 2 && rank !== 3) || (rank === 3 && listenerHistory.shape[0] !== 1)) {
+      throw new Error(`listener history must be [frames, 58] or [1, frames, 58], got [${listenerHistory.shape}]`);
+    }
+    // PSSL reads one clip's worth (seq_len frames, 750 officially: the histories of the official loaders)
+    const seqLen = this.config.person_specific.args.seq_len;
+    const { feat, proj } = tf.tidy(() => {
+      const h = rank === 2 ? tf.expandDims(listenerHistory, 0) : listenerHistory;
+      const frames = Math.min(h.shape[1]!, seqLen);
+      return this.pssl!.forward(frames === h.shape[1] ? h : tf.slice(h, [0, 0, 0], [1, frames, -1]));
+    });
+    // not in a tidy: the overlay keeps its tensors in maps, which tidy cannot see
     const edited = this.pwsg.personalise(this.denoiser.weights, proj);
     tf.dispose([feat, proj]);
-    if (h !== listenerHistory) h.dispose();
     this.resetPersonalisation();
     this.personal = edited;
   }
 
-  /** Back to the generic (base) denoiser. */
   resetPersonalisation(): void {
     this.personal?.dispose();
     this.personal = null;
@@ -165,19 +194,18 @@ export class ReactionGenerator {
     return this.personal !== null;
   }
 
-  /** Generates K reactions [K, T, 25] to a speaker clip of T frames (T a multiple of the 50-frame window). */
-  async generate(speaker: SpeakerClip, o: GenerateOptions = {}): Promise<GeneratedReactions> {
+  async generate(speaker: SpeakerClip, options: GenerateOptions = {}): Promise<GeneratedReactions> {
     const cfg = this.config;
-    const dc = cfg.diffusion_decoder.args;
-    const W = dc.window_size;
-    const k = o.k ?? 10;
+    const decoder = cfg.diffusion_decoder.args;
+    const W = decoder.window_size;
+    const k = options.k ?? 10;
     if (!Number.isInteger(k) || k < 1) throw new Error(`k must be a positive integer, got ${k}`);
     const check = (name: string, x: tf.Tensor, d: number) => {
       if (!x || x.rank !== 2 || x.shape[1] !== d) throw new Error(`speaker ${name} must be [frames, ${d}], got [${x?.shape}]`);
     };
-    check("audio", speaker.audio, dc.s_audio_dim);
-    check("emotion", speaker.emotion, dc.s_emotion_dim);
-    check("threeDmm", speaker.threeDmm, dc.s_3dmm_dim);
+    check("audio", speaker.audio, decoder.s_audio_dim);
+    check("emotion", speaker.emotion, decoder.s_emotion_dim);
+    check("threeDmm", speaker.threeDmm, decoder.s_3dmm_dim);
     const T = speaker.audio.shape[0];
     if (speaker.emotion.shape[0] !== T || speaker.threeDmm.shape[0] !== T) {
       throw new Error(`speaker audio, emotion and threeDmm have ${T}, ${speaker.emotion.shape[0]} and ${speaker.threeDmm.shape[0]} frames`);
@@ -189,55 +217,58 @@ export class ReactionGenerator {
       ok.dispose();
       if (!finite) throw new Error(`speaker ${n} contains NaN or infinity`);
     }
-    const nW = T / W;
-    const B = nW * k;
-    const guidance = o.guidance ?? dc.guidance_scale;
+    const windows = T / W;
+    const B = windows * k;
+    const guidance = options.guidance ?? decoder.guidance_scale;
+    const samplerName = options.sampler ?? "ddim";
+    const decoderSampler = samplerFromConfig(cfg.diffusion_decoder.scheduler, samplerName);
+    const settings: GenerationSettings = { k, sampler: samplerName, steps: options.steps ?? decoderSampler.defaultSteps, guidance, seed: options.seed ?? 0 };
     // Conditions per (window, reaction), window-major as the official repeat_interleave(k).
-    const rep = (x: tf.Tensor) => {
-      const s = x.shape;
-      return tf.reshape(tf.tile(tf.expandDims(x, 1), [1, k, ...s.slice(1).map(() => 1)]), [B, ...s.slice(1)]);
+    const perReaction = (x: tf.Tensor) => {
+      const shape = x.shape;
+      return tf.reshape(tf.tile(tf.expandDims(x, 1), [1, k, ...shape.slice(1).map(() => 1)]), [B, ...shape.slice(1)]);
     };
     const cond: DenoiserConditions = tf.tidy(() => {
       const audio = previousWindows(speaker.audio, W);
-      const emo = previousWindows(speaker.emotion, W);
-      const mm = previousWindows(speaker.threeDmm, W);
-      const latent = tf.expandDims(this.vae.encode(emo), 1);
-      return { speakerAudio: rep(audio), speakerEmotion: rep(emo), speaker3dmm: rep(mm), speakerLatent: rep(latent) };
+      const emotion = previousWindows(speaker.emotion, W);
+      const threeDmm = previousWindows(speaker.threeDmm, W);
+      const latent = tf.expandDims(this.vae.encode(emotion), 1);
+      return { speakerAudio: perReaction(audio), speakerEmotion: perReaction(emotion), speaker3dmm: perReaction(threeDmm), speakerLatent: perReaction(latent) };
     });
     const owned: tf.Tensor[] = Object.values(cond) as tf.Tensor[];
     try {
       if (this.prior) {
         const prior = this.prior;
-        const pc = { speakerAudio: cond.speakerAudio, speakerLatent: cond.speakerLatent, speaker3dmm: cond.speaker3dmm };
-        const priorFn: Denoiser = (x, t) => prior.forwardWithCondScale(x, t, pc);
-        const sched = cfg.diffusion_prior.scheduler;
-        cond.listenerLatent = await sampler(sched, "ddim").sample(priorFn, [B, 1, cfg.diffusion_prior.args.latent_dim], {
-          steps: sched.num_inference_timesteps,
+        const priorConditions = { speakerAudio: cond.speakerAudio, speakerLatent: cond.speakerLatent, speaker3dmm: cond.speaker3dmm };
+        const priorFn: Denoiser = (x, t) => prior.forwardWithCondScale(x, t, priorConditions);
+        cond.listenerLatent = await samplerFromConfig(cfg.diffusion_prior.scheduler, "ddim").sample(priorFn, [B, 1, cfg.diffusion_prior.args.latent_dim], {
           // a different stream than the decoder's, kept inside the generator's uint32 seed range
-          seed: ((o.seed ?? 0) + 0x9e3779b9) >>> 0,
-          onProgress: o.onProgress && ((p) => o.onProgress!({ stage: "prior", step: p.step, totalSteps: p.totalSteps })),
+          seed: (settings.seed + 0x9e3779b9) >>> 0,
+          onProgress: options.onProgress && ((p) => options.onProgress!({ stage: "prior", step: p.step, totalSteps: p.totalSteps })),
         });
         owned.push(cond.listenerLatent);
       }
       const weights: WeightSource = this.personal ?? this.denoiser.weights;
-      const den = this.denoiser;
+      const denoiser = this.denoiser;
       // Guidance happens inside the denoiser (zeroed projected conditions), so the sampler runs unguided; the
       // conditions' cross-attention keys/values are computed once for the whole chain.
       // guidance 1 is the conditional prediction alone: no unconditional branch to compute
-      const cache = den.conditionCache(cond, B, guidance !== 1, weights);
-      owned.push(...cache.layers.flatMap(memoryTensors));
-      const fn: Denoiser = (x, t) => den.forwardCached(x, t, cache, guidance, weights);
-      const sched = cfg.diffusion_decoder.scheduler;
-      const name = o.sampler ?? "ddim";
-      const out = await sampler(sched, name).sample(fn, [B, W, dc.nfeats], {
-        steps: o.steps ?? (name === "dpm-solver++" ? 20 : sched.num_inference_timesteps),
-        seed: o.seed ?? 0,
-        onProgress: o.onProgress && ((p) => o.onProgress!({ stage: "decoder", step: p.step, totalSteps: p.totalSteps })),
-      });
-      const emotion = tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(out, [nW, k, W, dc.nfeats]), [1, 0, 2, 3]), [k, T, dc.nfeats])) as tf.Tensor3D;
+      const cache = denoiser.conditionCache(cond, B, guidance !== 1, weights);
+      let out: tf.Tensor;
+      try {
+        const fn: Denoiser = (x, t) => denoiser.forwardCached(x, t, cache, guidance, weights);
+        out = await decoderSampler.sample(fn, [B, W, decoder.nfeats], {
+          steps: settings.steps,
+          seed: settings.seed,
+          onProgress: options.onProgress && ((p) => options.onProgress!({ stage: "decoder", step: p.step, totalSteps: p.totalSteps })),
+        });
+      } finally {
+        cache.dispose();
+      }
+      const emotion = tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(out, [windows, k, W, decoder.nfeats]), [1, 0, 2, 3]), [k, T, decoder.nfeats])) as tf.Tensor3D;
       out.dispose();
-      const res: GeneratedReactions = { emotion };
-      if (o.faceCoefficients) res.faceCoefficients = this.vae.coefficients(emotion);
+      const res: GeneratedReactions = { emotion, settings };
+      if (options.faceCoefficients) res.faceCoefficients = this.vae.coefficients(emotion);
       return res;
     } finally {
       tf.dispose(owned);
@@ -247,43 +278,28 @@ export class ReactionGenerator {
   dispose(): void {
     this.resetPersonalisation();
     this.pwsg?.dispose();
-    for (const w of Object.values(this.weights)) w?.dispose();
+    const weights = Object.values(this.weights);
+    releaseDerivedWeights(weights.flatMap((w) => [...w!.tensors.values()]));
+    for (const w of weights) w?.dispose();
   }
 }
 
-/** Loads weights (our format) and configuration and returns a ready generator. */
-export async function createReactionGenerator(o: ReactionGeneratorOptions): Promise<ReactionGenerator> {
-  const backend = await useBackend(o.backend);
-  let cfg = o.config;
-  if (typeof o.checkpoint === "string") {
-    const { readFile, readdir } = await import("node:fs/promises");
-    const { join } = await import("node:path");
-    let files: string[];
-    try {
-      files = await readdir(o.checkpoint);
-    } catch {
-      throw new Error(`cannot read checkpoint folder ${o.checkpoint}`);
-    }
-    if (!cfg) cfg = files.includes("config.yaml") ? parseConfig(await readFile(join(o.checkpoint, "config.yaml"), "utf8")) : officialConfig();
-    const weights: Partial<Record<ModuleName, TensorMap>> = {};
-    for (const m of ["denoiser", "prior", "pssl", "emotion_vae", "hypernet"] as ModuleName[]) {
-      if (files.includes(`${m}.safetensors`)) weights[m] = await loadWeightFileFromPath(cfg, m, join(o.checkpoint, `${m}.safetensors`));
-    }
-    return new ReactionGenerator(cfg, weights, backend);
+/**
+ * Loads a model (see {@link ReactionGeneratorOptions}) and returns a ready generator on the chosen backend:
+ *
+ * ```ts
+ * const gen = await createReactionGenerator({ checkpoint: "weights/" });
+ * const { emotion } = await gen.generate({ audio, emotion, threeDmm }, { k: 10 }); // [10, T, 25]
+ * ```
+ */
+export async function createReactionGenerator(options: ReactionGeneratorOptions): Promise<ReactionGenerator> {
+  const backend = await useBackend(options.backend);
+  const { checkpoint, config, personalise, onModuleLoaded } = options;
+  const model = await loadModel(checkpoint, { config, personalise, onModule: onModuleLoaded });
+  try {
+    return new PerFRDiffGenerator(model.config, model.weights, backend, model.configSource);
+  } catch (err) {
+    for (const w of Object.values(model.weights)) w?.dispose();
+    throw err;
   }
-  const config = cfg ?? officialConfig();
-  const weights: Partial<Record<ModuleName, TensorMap>> = {};
-  for (const [m, src] of Object.entries(o.checkpoint) as [ModuleName, TensorMap | Uint8Array][]) {
-    if (src instanceof Uint8Array) weights[m] = loadWeightFile(config, m, src);
-    else {
-      // live tensors: check names and shapes the same way as files
-      const expected = moduleParameterShapes(config, m);
-      for (const [name, shape] of expected) {
-        const t = src.tensors.get(name);
-        if (!t || t.shape.join() !== shape.join()) throw new Error(`${m} weight '${name}' is ${t ? `[${t.shape}]` : "missing"}, expected [${shape}]`);
-      }
-      weights[m] = src;
-    }
-  }
-  return new ReactionGenerator(config, weights, backend);
 }

@@ -7,21 +7,10 @@ import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { parseNpy, toFloat32 } from "@perfrdiff/npy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  useBackend,
-  DiffusionPrior,
-  EmotionVAE,
-  PWSG,
-  PersonSpecificEncoder,
-  TransformerDenoiser,
-  detectModule,
-  moduleParameterShapes,
-  officialCheckpointPath,
-  parseConfig,
-  pwsgConfig,
-  readTorchStateDict,
-  toTensorMap,
-} from "./index";
+import { useBackend, parseConfig } from "./index";
+import { DiffusionPrior, EmotionVAE, PWSG, PersonSpecificEncoder, TransformerDenoiser } from "./modules/index";
+import { detectModule, moduleParameterShapes, officialCheckpointPath, pwsgConfig, toTensorMap } from "./weights/index";
+import { readTorchStateDict } from "./torch/index";
 import type { ModuleName } from "./index";
 
 const root = new URL("../test/fixtures/parity/", import.meta.url);

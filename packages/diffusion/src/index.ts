@@ -21,7 +21,10 @@ export {
 export type { Condition, GuidanceOptions } from "./guidance";
 export { DDIMSampler, DDPMSampler, DPMSolverPP2MSampler, Sampler } from "./samplers";
 export type {
-  DDIMOptions, DDPMOptions, DPMSolverOptions, FinalAlpha, ProgressInfo, SampleOptions, SamplerOptions, StepInput,
+  Chain, DDIMOptions, DDPMOptions, DPMSolverOptions, FinalAlpha, ProgressInfo, SampleOptions, SamplerOptions, StepInput,
   StepResult, VarianceType,
 } from "./samplers";
-export { PERFRDIFF_OFFICIAL, officialDDPMSampler, officialSample, officialSampler, officialSchedule } from "./presets";
+export {
+  PERFRDIFF_OFFICIAL, SAMPLER_NAMES, officialDDPMSampler, officialSample, officialSampler, officialSchedule, perfrdiffSampler,
+} from "./presets";
+export type { PerfrdiffSamplerOptions, SamplerName } from "./presets";

@@ -1,5 +1,5 @@
 import type { Prediction } from "./prediction";
-import { DDIMSampler, DDPMSampler, type FinalAlpha, type SampleOptions, type VarianceType } from "./samplers";
+import { DDIMSampler, DDPMSampler, DPMSolverPP2MSampler, type FinalAlpha, type SampleOptions, type Sampler, type VarianceType } from "./samplers";
 import { makeSchedule, type NoiseSchedule, type ScheduleName, type TimestepSpacing } from "./schedule";
 import type { Denoiser } from "./types";
 import type * as tf from "@tensorflow/tfjs";
@@ -36,18 +36,47 @@ export function officialSchedule(): NoiseSchedule {
   return makeSchedule(PERFRDIFF_OFFICIAL.schedule, PERFRDIFF_OFFICIAL.numTrainTimesteps);
 }
 
+/** The samplers PerFRDiff models run with: the official DDIM loop, ancestral DDPM, and DPM-Solver++(2M). */
+export type SamplerName = "ddim" | "ddpm" | "dpm-solver++";
+export const SAMPLER_NAMES: readonly SamplerName[] = ["ddim", "ddpm", "dpm-solver++"];
+
+/** What a model configuration may set for its samplers (core passes a configuration's scheduler block). */
+export interface PerfrdiffSamplerOptions {
+  schedule?: NoiseSchedule;
+  prediction?: Prediction;
+  spacing?: TimestepSpacing;
+  /** DDPM only. */
+  variance?: VarianceType;
+}
+
+/**
+ * A sampler with the official settings for what the options leave out: DDIM as the official loop (η = 0, last step to
+ * timestep 0), DDPM with the official variance, DPM-Solver++(2M) ending on clean data (its own default of 20 steps);
+ * all with the official x0 clipping to [−1, 1].
+ */
+export function perfrdiffSampler(name: SamplerName, o: PerfrdiffSamplerOptions = {}): Sampler {
+  const p = PERFRDIFF_OFFICIAL;
+  const base = { schedule: o.schedule ?? officialSchedule(), prediction: o.prediction ?? p.prediction, clip: [p.clip[0], p.clip[1]] as const, spacing: o.spacing ?? p.spacing };
+  switch (name) {
+    case "ddim":
+      return new DDIMSampler({ ...base, eta: p.eta, finalAlpha: p.finalAlpha });
+    case "ddpm":
+      return new DDPMSampler({ ...base, variance: o.variance ?? p.variance });
+    case "dpm-solver++":
+      return new DPMSolverPP2MSampler(base);
+    default:
+      throw new RangeError(`unknown sampler '${String(name)}'; expected one of ${SAMPLER_NAMES.join(", ")}`);
+  }
+}
+
 /** The official sampler: DDIM η = 0, leading spacing, x0 prediction, clip [−1, 1], last step to timestep 0. */
 export function officialSampler(schedule: NoiseSchedule = officialSchedule()): DDIMSampler {
-  const p = PERFRDIFF_OFFICIAL;
-  return new DDIMSampler({
-    schedule, prediction: p.prediction, clip: [p.clip[0], p.clip[1]], spacing: p.spacing, eta: p.eta, finalAlpha: p.finalAlpha,
-  });
+  return perfrdiffSampler("ddim", { schedule }) as DDIMSampler;
 }
 
 /** Ancestral DDPM with the official schedule, prediction, clipping and fixed-large variance. */
 export function officialDDPMSampler(schedule: NoiseSchedule = officialSchedule()): DDPMSampler {
-  const p = PERFRDIFF_OFFICIAL;
-  return new DDPMSampler({ schedule, prediction: p.prediction, clip: [p.clip[0], p.clip[1]], spacing: p.spacing, variance: p.variance });
+  return perfrdiffSampler("ddpm", { schedule }) as DDPMSampler;
 }
 
 /**

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, maxAbsDiff, t32, useBackend } from "../test/helpers";
 import {
   DDIMSampler, DDPMSampler, DPMSolverPP2MSampler, PERFRDIFF_OFFICIAL, SeededRandom, cosineSchedule, inferenceTimesteps,
-  officialDDPMSampler, officialSample, officialSampler, respace, type Denoiser, type Prediction,
+  officialDDPMSampler, officialSample, officialSampler, perfrdiffSampler, respace, type Denoiser, type Prediction,
 } from "./index";
 
 // Reference values: test/make_fixtures.py re-states the official PerFRDiff gaussian_diffusion.py step formulas in
@@ -103,6 +103,15 @@ describe("the official PerFRDiff sampling loop", () => {
     expect(Array.from(s.timesteps(50)).slice(0, 3)).toEqual([980, 960, 940]);
     expect(s.prevTimestep(s.timesteps(50), 49)).toBe(0);
     expect(officialDDPMSampler().variance).toBe("fixed_large");
+  });
+  it("perfrdiffSampler fills the official settings around what a configuration sets", () => {
+    const ddim = perfrdiffSampler("ddim") as DDIMSampler;
+    expect([ddim.eta, ddim.finalAlpha, ddim.clip, ddim.prediction, ddim.spacing]).toEqual([0, "first", [-1, 1], "x0", "leading"]);
+    const ddpm = perfrdiffSampler("ddpm", { variance: "fixed_small", prediction: "eps", spacing: "trailing" }) as DDPMSampler;
+    expect([ddpm.variance, ddpm.prediction, ddpm.spacing, ddpm.finalAlpha]).toEqual(["fixed_small", "eps", "trailing", "one"]);
+    const dpm = perfrdiffSampler("dpm-solver++", { schedule: cosineSchedule(100) });
+    expect([dpm instanceof DPMSolverPP2MSampler, dpm.defaultSteps, dpm.finalAlpha, dpm.schedule.numTimesteps]).toEqual([true, 20, "one", 100]);
+    expect(() => perfrdiffSampler("euler" as never)).toThrow(/unknown sampler 'euler'; expected one of ddim, ddpm, dpm-solver\+\+/);
   });
   it("50 guided DDIM steps from a seeded x_T equal the NumPy reference loop (same seed, same x_T)", async () => {
     const L = fx.officialLoop;

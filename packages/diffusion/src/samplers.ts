@@ -90,6 +90,12 @@ function checkShape(shape: readonly number[]): number[] {
   return [...shape];
 }
 
+/** One sampling chain's steps, in order; `dispose` frees what the chain kept between steps. */
+export interface Chain {
+  step(s: StepInput): StepResult;
+  dispose?(): void;
+}
+
 /** Shared machinery: timestep plans, x0 extraction, the sampling loop. */
 export abstract class Sampler {
   readonly schedule: NoiseSchedule;
@@ -156,13 +162,11 @@ export abstract class Sampler {
   /** Whether step i (t → tPrev) consumes noise. */
   protected abstract needsNoise(t: number, tPrev: number, o: SampleOptions): boolean;
 
-  /** Sampler-specific step inside the loop (multistep state lives in `state`). */
-  protected abstract loopStep(s: StepInput, o: SampleOptions, state: Map<string, unknown>): StepResult;
-
-  /** Dispose loop state at the end. */
-  protected disposeState(state: Map<string, unknown>): void {
-    for (const v of state.values()) if (v instanceof tf.Tensor) v.dispose();
-  }
+  /**
+   * The steps of one sampling chain: a fresh {@link Chain} per `sample` call, holding what a multistep sampler
+   * carries from step to step.
+   */
+  protected abstract startChain(o: SampleOptions): Chain;
 
   /**
    * Draw samples of `shape` = `[batch, ...]` from x_T ~ N(0, I) (seeded) by calling `denoiser` once per step (on a
@@ -198,7 +202,7 @@ export abstract class Sampler {
     // (uncond: null so that classifierFreeGuidance builds no null condition of its own each step)
     const guidance: GuidanceOptions = { scale, cond: o.cond, uncond: null, batchConditions: () => batched };
     let x: tf.Tensor = o.xT ? tf.clone(o.xT) : rng.normal(shp);
-    const state = new Map<string, unknown>();
+    const chain = this.startChain(o);
     const batch = shp[0];
     try {
       for (let i = 0; i < plan.length; i++) {
@@ -209,7 +213,7 @@ export abstract class Sampler {
           const tt = tf.fill([batch], this.schedule.timestepMap[t], "int32") as tf.Tensor1D;
           const modelOutput = classifierFreeGuidance(denoiser, x, tt, guidance);
           const noise = this.needsNoise(t, tPrev, o) ? rng.fork(i + 1).normal(shp) : undefined;
-          const r = this.loopStep({ modelOutput, x, t, tPrev, noise }, o, state);
+          const r = chain.step({ modelOutput, x, t, tPrev, noise });
           return { prevSample: r.prevSample, predX0: r.predX0 };
         });
         x.dispose();
@@ -233,7 +237,7 @@ export abstract class Sampler {
       x.dispose();
       throw e;
     } finally {
-      this.disposeState(state);
+      chain.dispose?.();
       tf.dispose(owned);
     }
     return x;
@@ -296,8 +300,8 @@ export class DDPMSampler extends Sampler {
   protected needsNoise(_t: number, tPrev: number): boolean {
     return tPrev !== -1;
   }
-  protected loopStep(s: StepInput): StepResult {
-    return this.step(s);
+  protected startChain(): Chain {
+    return { step: (s) => this.step(s) };
   }
 }
 
@@ -354,8 +358,9 @@ export class DDIMSampler extends Sampler {
   protected needsNoise(t: number, tPrev: number, o: SampleOptions & { eta?: number }): boolean {
     return t !== 0 && this.sigma(t, tPrev, o.eta ?? this.eta) > 0;
   }
-  protected loopStep(s: StepInput, o: SampleOptions & { eta?: number }): StepResult {
-    return this.step({ ...s, eta: o.eta ?? this.eta });
+  protected startChain(o: SampleOptions & { eta?: number }): Chain {
+    const eta = o.eta ?? this.eta;
+    return { step: (s) => this.step({ ...s, eta }) };
   }
 
   /** As {@link Sampler.sample}, plus `eta` per call. */
@@ -432,16 +437,18 @@ export class DPMSolverPP2MSampler extends Sampler {
   protected needsNoise(): boolean {
     return false;
   }
-  protected loopStep(s: StepInput, _o: SampleOptions, state: Map<string, unknown>): StepResult {
-    const prev = state.get("prev") as { predX0: tf.Tensor; t: number } | undefined;
-    const r = this.step({ ...s, prev });
-    if (prev) prev.predX0.dispose();
-    // Keep a copy for the next step (the loop disposes r.predX0 after onProgress).
-    state.set("prev", { predX0: tf.keep(tf.clone(r.predX0)), t: s.t });
-    return r;
-  }
-  protected override disposeState(state: Map<string, unknown>): void {
-    const prev = state.get("prev") as { predX0: tf.Tensor } | undefined;
-    prev?.predX0.dispose();
+  /** The multistep chain: each step keeps its x0 prediction for the next one's second-order term. */
+  protected startChain(): Chain {
+    let prev: { predX0: tf.Tensor; t: number } | undefined;
+    return {
+      step: (s) => {
+        const r = this.step({ ...s, prev });
+        prev?.predX0.dispose();
+        // Keep a copy for the next step (the loop disposes r.predX0 after onProgress).
+        prev = { predX0: tf.keep(tf.clone(r.predX0)), t: s.t };
+        return r;
+      },
+      dispose: () => prev?.predX0.dispose(),
+    };
   }
 }

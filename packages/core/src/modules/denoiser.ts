@@ -8,8 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DenoiserConfig } from "../config";
-import { attentionMemory, decoderLayer, joinMemory, layerNorm, linear, memoryLength, memoryTensors, shapes, silu } from "./nn";
-import type { AttentionMemory } from "./nn";
+import type { AttentionMemory } from "../ops/attention";
+import { attentionMemory, decoderLayer, layerNorm, linear, shapes, silu } from "./nn";
 
 /** Condition tensors, named after the official `model_kwargs`. Each is optional. */
 export interface DenoiserConditions {
@@ -115,7 +115,7 @@ function checkCond(name: string, x: tf.Tensor | undefined, B: number, len: numbe
 export interface ConditionCache {
   readonly batch: number;
   readonly guided: boolean;
-  /** Per decoder layer, the condition tokens' keys and values (layout: see {@link AttentionMemory}). */
+  /** Per decoder layer, the condition tokens' keys and values. */
   readonly layers: AttentionMemory[];
   dispose(): void;
 }
@@ -166,7 +166,7 @@ export class TransformerDenoiser {
   private core(w: WeightSource, sample: tf.Tensor, memory: tf.Tensor, cache?: ConditionCache): tf.Tensor {
     const cfg = this.config;
     const W = sample.shape[1] as number;
-    const M = cache ? 1 + (cache.layers[0] ? memoryLength(cache.layers[0]) : 0) : (memory.shape[1] as number);
+    const M = cache ? 1 + (cache.layers[0]?.length ?? 0) : (memory.shape[1] as number);
     if (W > POS_LEN || M > POS_LEN) throw new Error(`window ${W} or memory ${M} exceeds the ${POS_LEN} learned positions`);
     const D = cfg.latent_dim;
     let x = cfg.nfeats === D ? sample : linear(w, "to_emotion_embed", sample);
@@ -179,7 +179,7 @@ export class TransformerDenoiser {
       x = tf.tidy(() => {
         const p = `decoder.layers.${i}`;
         // the time token's keys/values come first, as in the uncached memory
-        const kv = cache ? joinMemory(attentionMemory(w, `${p}.multihead_attn`, mem, cfg.num_heads), cache.layers[i]!) : undefined;
+        const kv = cache ? attentionMemory(w, `${p}.multihead_attn`, mem, cfg.num_heads).join(cache.layers[i]!) : undefined;
         return decoderLayer(w, p, prev, mem, cfg.num_heads, cfg.activation, kv);
       });
     }
@@ -226,14 +226,14 @@ export class TransformerDenoiser {
       mem = tf.add(mem, tf.reshape(tf.slice(weights.get("mem_pos.pe"), [1, 0, 0], [M, 1, D]), [1, M, D]));
       const m = mem;
       const made = Array.from({ length: cfg.num_layers }, (_, i) => attentionMemory(weights, `decoder.layers.${i}.multihead_attn`, m, cfg.num_heads));
-      made.forEach((l) => memoryTensors(l).forEach((t) => tf.keep(t)));
+      made.forEach((l) => l.keep());
       layers = made;
     });
     return {
       batch,
       guided,
       layers,
-      dispose: () => layers.forEach((l) => tf.dispose(memoryTensors(l))),
+      dispose: () => layers.forEach((l) => l.dispose()),
     };
   }
 

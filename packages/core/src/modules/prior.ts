@@ -8,8 +8,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DiffusionPriorConfig } from "../config";
-import { bmm, matmulLast } from "./matmul";
-import { linear, shapes, silu, weightProduct } from "./nn";
+import { weightProduct } from "../ops/linear";
+import { bmm, matmulLast } from "../ops/matmul";
+import { linear, shapes, silu } from "./nn";
 import { timestepCount } from "./denoiser";
 import type { Timesteps } from "./denoiser";
 

@@ -6,7 +6,7 @@
 import { unzipSync } from "fflate";
 import { PickleError, PickleGlobal, unpickle } from "./pickle";
 import type { PickleCallable } from "./pickle";
-import { halfToFloat } from "../float16";
+import { halfToFloat } from "../weights/float16";
 
 /** Element types of torch storages that we read. */
 export type TorchDtype = "float32" | "float16" | "bfloat16" | "float64" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool";

@@ -8,6 +8,7 @@
 import { inflateSync } from "fflate";
 import { TorchCheckpointError, extractStateDict, isLazyTorchTensor, materialize, unpickleTorch } from "./checkpoint";
 import type { LazyTorchTensor, TorchTensor } from "./checkpoint";
+import { openFileAccess, type RandomAccess } from "../io/random-access";
 
 interface ZipEntry {
   name: string;
@@ -15,13 +16,6 @@ interface ZipEntry {
   compressedSize: number;
   size: number;
   localOffset: number;
-}
-
-/** Random access to bytes (a file handle in Node, or an in-memory buffer). */
-export interface RandomAccess {
-  size: number;
-  read(offset: number, length: number): Promise<Uint8Array>;
-  close?(): Promise<void>;
 }
 
 /** A checkpoint whose tensors are read on demand. */
@@ -145,42 +139,19 @@ export async function openTorchArchive(ra: RandomAccess, what = "checkpoint"): P
 
 /** Opens a checkpoint file (Node) for on-demand reading. Close it when done. */
 export async function openTorchCheckpoint(path: string): Promise<TorchCheckpointFile> {
-  const { open } = await import("node:fs/promises");
-  let fh: Awaited<ReturnType<typeof open>>;
+  const ra = await openFileAccess(path, (m) => new TorchCheckpointError(m));
   try {
-    fh = await open(path, "r");
-  } catch {
-    throw new TorchCheckpointError(`cannot open checkpoint ${path}`);
-  }
-  const size = (await fh.stat()).size;
-  const head = new Uint8Array(2);
-  await fh.read(head, 0, 2, 0);
-  if (head[0] !== 0x50 || head[1] !== 0x4b) {
-    await fh.close();
-    throw new TorchCheckpointError(
-      head[0] === 0x80
-        ? `${path} is a legacy (pre-1.6, non-zip) torch file; re-save it with torch.save(obj, path) from PyTorch >= 1.6`
-        : `${path} is not a torch.save zip archive (no PK signature)`,
-    );
-  }
-  const ra: RandomAccess = {
-    size,
-    async read(offset, length) {
-      const out = new Uint8Array(length);
-      // fs reads are capped at 2 GiB per call
-      for (let done = 0; done < length; ) {
-        const { bytesRead } = await fh.read(out, done, Math.min(length - done, 1 << 30), offset + done);
-        if (bytesRead === 0) throw new TorchCheckpointError(`${path}: unexpected end of file`);
-        done += bytesRead;
-      }
-      return out;
-    },
-    close: () => fh.close(),
-  };
-  try {
+    const head = await ra.read(0, Math.min(2, ra.size));
+    if (head[0] !== 0x50 || head[1] !== 0x4b) {
+      throw new TorchCheckpointError(
+        head[0] === 0x80
+          ? `${path} is a legacy (pre-1.6, non-zip) torch file; re-save it with torch.save(obj, path) from PyTorch >= 1.6`
+          : `${path} is not a torch.save zip archive (no PK signature)`,
+      );
+    }
     return await openTorchArchive(ra, path);
   } catch (err) {
-    await fh.close();
+    await ra.close?.();
     throw err;
   }
 }

@@ -1,0 +1,95 @@
+/**
+ * Official checkpoint -> our weight file. The output is a safetensors file holding exactly the module's
+ * parameters (official names, float32) and metadata naming the module and its source (see weights/files.ts).
+ */
+import type { PerFRDiffConfig } from "../config";
+import { checkStateDict, closestModule, moduleParameterShapes } from "../weights/modules";
+import type { ModuleName } from "../weights/modules";
+import { weightFileMetadata } from "../weights/files";
+import { safetensorsF32Header, serializeSafetensors } from "../weights/safetensors";
+import type { SafeTensor } from "../weights/safetensors";
+import { readTorchStateDict } from "./checkpoint";
+import type { TorchTensor } from "./checkpoint";
+
+export interface ConvertedModule {
+  module: ModuleName;
+  /** Number of parameters (elements). */
+  parameters: number;
+  bytes: Uint8Array;
+}
+
+/** The float32 data of a checkpoint tensor, or an error naming it. */
+function floatData(t: TorchTensor, name: string, what: string): Float32Array {
+  if (!(t.data instanceof Float32Array)) throw new Error(`${what}: '${name}' is ${t.dtype}, expected a floating-point tensor`);
+  return t.data;
+}
+
+/**
+ * Converts one official `torch.save` checkpoint. The module is detected from its parameter names unless given.
+ * @throws naming the missing / unexpected / mis-shaped tensors when it matches no module of the configuration.
+ */
+export function convertTorchCheckpoint(
+  cfg: PerFRDiffConfig,
+  bytes: Uint8Array,
+  options: { module?: ModuleName; what?: string } = {},
+): ConvertedModule {
+  const what = options.what ?? "checkpoint";
+  const state = readTorchStateDict(bytes, what);
+  const module = options.module ?? closestModule(cfg, state);
+  const expected = moduleParameterShapes(cfg, module);
+  checkStateDict(state, expected, `${what} (as ${module})`);
+  const tensors = new Map<string, SafeTensor>();
+  let parameters = 0;
+  for (const name of expected.keys()) {
+    const t = state.get(name)!;
+    tensors.set(name, { dtype: "F32", shape: t.shape, data: floatData(t, name, what) });
+    parameters += t.data.length;
+  }
+  return { module, parameters, bytes: serializeSafetensors(tensors, weightFileMetadata(module, what)) };
+}
+
+/**
+ * Converts an official checkpoint file into our weight file, streaming tensor by tensor (Node): works for
+ * checkpoints larger than memory allows to hold twice, such as the 6.5 GB full-rank PWSG.
+ */
+export async function convertTorchCheckpointFile(
+  cfg: PerFRDiffConfig,
+  inPath: string,
+  out: string | ((module: ModuleName) => string),
+  options: { module?: ModuleName; overwrite?: boolean } = {},
+): Promise<{ module: ModuleName; parameters: number; path: string }> {
+  const { openTorchCheckpoint } = await import("./file");
+  const { open, unlink } = await import("node:fs/promises");
+  const f = await openTorchCheckpoint(inPath);
+  try {
+    const m = options.module ?? closestModule(cfg, f.tensors);
+    const expected = moduleParameterShapes(cfg, m);
+    checkStateDict(f.tensors, expected, `${inPath} (as ${m})`);
+    const entries = [...expected].map(([name, shape]) => ({ name, shape }));
+    const outPath = typeof out === "string" ? out : out(m);
+    let fh;
+    try {
+      fh = await open(outPath, options.overwrite ? "w" : "wx");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${outPath} exists; pass --force to overwrite`);
+      throw err;
+    }
+    let parameters = 0;
+    try {
+      await fh.write(safetensorsF32Header(entries, weightFileMetadata(m, inPath)));
+      for (const { name } of entries) {
+        const data = floatData(await f.load(name), name, inPath);
+        await fh.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        parameters += data.length;
+      }
+    } catch (err) {
+      await fh.close();
+      await unlink(outPath).catch(() => undefined); // no half-written weight files
+      throw err;
+    }
+    await fh.close();
+    return { module: m, parameters, path: outPath };
+  } finally {
+    await f.close();
+  }
+}

@@ -1,0 +1,10 @@
+// @perfrdiff/core/torch: official `torch.save` checkpoints without Python: a safe unpickler, in-memory and
+// file-backed (zip64, lazy storages) readers, and conversion to our weight files.
+export { PickleError, PickleGlobal, PickleObject, unpickle } from "./pickle";
+export { TorchCheckpointError, extractStateDict, readTorchFile, readTorchStateDict } from "./checkpoint";
+export type { LazyTorchTensor, TorchDtype, TorchTensor } from "./checkpoint";
+export { listZipEntries, openTorchArchive, openTorchCheckpoint, readTorchStateDictFile } from "./file";
+export type { TorchCheckpointFile } from "./file";
+export type { RandomAccess } from "../io/random-access";
+export { convertTorchCheckpoint, convertTorchCheckpointFile } from "./convert";
+export type { ConvertedModule } from "./convert";
