@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs on the GPU device (see DESIGN.md): the metrics benchmark on WebGPU and 2 CPU workers beside the official
+# Runs on the GPU device (no npm, no network; `device` runs of this repo): the metrics benchmark on WebGPU and 2 CPU workers beside the official
 # Python metric code on the same inputs, and the parity check of the test fixtures against the official functions.
 # Carried folders (git-ignored, made by scripts/prepare-device.sh and by hand):
 #   .device/metrics  node.xz, the bundled benchmark + worker, the webgpu package

@@ -35,7 +35,10 @@ import { exposeWebGPU, nodeWebGPU } from "@perfrdiff/platform";
 
 const env = process.env;
 // tfjs-webgpu registers only when navigator.gpu exists as it loads, so Dawn goes first
-if (env.DAWN_NODE) exposeWebGPU(await nodeWebGPU({ dawn: env.DAWN_NODE }));
+if (env.DAWN_NODE) {
+  exposeWebGPU(await nodeWebGPU({ dawn: env.DAWN_NODE }));
+  await import("@tensorflow/tfjs-backend-webgpu"); // bundled here (useBackend imports it out of bundlers' sight)
+}
 const { createReactionGenerator, officialConfig, tf, useBackend } = await import("../dist/index.js");
 const { DiffusionPrior, TensorMap, TransformerDenoiser } = await import("../dist/modules.js");
 const { randomWeights } = await import("../dist/weights.js");

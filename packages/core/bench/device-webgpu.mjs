@@ -9,6 +9,7 @@ const [fixtures, dawn] = process.argv.slice(2);
 const api = await nodeWebGPU({ dawn });
 if (!api) throw new Error(`cannot load Dawn from ${dawn}`);
 exposeWebGPU(api); // tfjs-webgpu registers only when navigator.gpu exists as it loads
+await import("@tensorflow/tfjs-backend-webgpu"); // bundled here (useBackend imports it out of bundlers' sight)
 const core = await import("../src/index.ts");
 console.log("backend", await core.useBackend("webgpu"));
 let failed = 0;

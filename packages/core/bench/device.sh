@@ -11,6 +11,9 @@
 #   packages/core/bench/device.sh checks    on the device: the WebGPU checks (device-webgpu.mjs: parity against the
 #       official fixtures, fused kernels against composed ops); exits 1 when one is out of tolerance.
 #   packages/core/bench/device.sh profile   on the device: GPU time of one guided step by kernel (profile-webgpu.mjs).
+#   packages/core/bench/device.sh compare DIR   on the device: our side of bench.mjs for another build (DIR/bench.mjs,
+#       bundled the same way from, say, a worktree of an earlier commit) and for this one, alternating, twice each:
+#       whether a change made our numbers worse, on one machine instance (the PyTorch side is not run).
 set -euo pipefail
 D=.device/core/device
 case "${1:-}" in
@@ -37,7 +40,7 @@ prepare)
   du -sh "$D" .device/core/official .gl
   echo "carry: $D .device/core/official .gl"
   ;;
-run | checks | profile)
+run | checks | profile | compare)
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
   # The NVIDIA driver's Vulkan ICD lives under /usr/local/nvidia on the device.
@@ -51,6 +54,14 @@ run | checks | profile)
     exec /tmp/node "$D/device-webgpu.mjs" packages/core/test/fixtures/parity /tmp/dawn.node
   elif [ "$1" = profile ]; then
     exec /tmp/node "$D/profile-webgpu.mjs" /tmp/dawn.node
+  elif [ "$1" = compare ]; then
+    for round in 1 2; do
+      for build in "$2" "$D"; do
+        echo "## $build/bench.mjs (round $round)"
+        BACKEND=webgpu DAWN_NODE=/tmp/dawn.node OFFICIAL_BENCH=/nonexistent /tmp/node "$build/bench.mjs"
+      done
+    done
+    exit 0
   fi
   python3 -c 'import torch, einops, yaml; print("python3 torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")'
   BACKEND=webgpu DAWN_NODE=/tmp/dawn.node PYTHON="${PYTHON:-python3}" OFFICIAL_DIR="$PWD/.device/core/official" \
@@ -58,7 +69,7 @@ run | checks | profile)
     /tmp/node "$D/bench.mjs"
   ;;
 *)
-  echo "usage: $0 prepare|run|checks|profile" >&2
+  echo "usage: $0 prepare|run|checks|profile|compare DIR" >&2
   exit 2
   ;;
 esac

@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import { exposeWebGPU, nodeWebGPU } from "@perfrdiff/platform";
 
 exposeWebGPU(await nodeWebGPU({ dawn: process.argv[2] })); // before tfjs-webgpu loads
+await import("@tensorflow/tfjs-backend-webgpu");
 const core = {
   ...(await import("../src/index.ts")),
   ...(await import("../src/modules/index.ts")),

@@ -9,6 +9,7 @@ import { exposeWebGPU, isNode, nodeWebGPU } from "@perfrdiff/platform";
 import { registerKernels } from "./kernels/registry";
 
 export type BackendName = "wasm" | "cpu" | "webgpu" | "tensorflow";
+export const BACKEND_NAMES: readonly BackendName[] = ["wasm", "cpu", "webgpu", "tensorflow"];
 
 export interface BackendOptions {
   /**

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, officialConfig, parseConfig } from "./index";
+import { ConfigError, officialConfig, parseConfig, samplerFromConfig } from "./index";
 
 const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), "utf8");
 
@@ -48,5 +48,17 @@ describe("config", () => {
     expect(() => parseConfig(yaml.replace("var_type: fixed_large", "var_type: learned"))).toThrow(/scheduler\.var_type 'learned'/);
     expect(() => parseConfig(yaml.replace("noise_schedule: cosine", "noise_schedule: sigmoid"))).toThrow(/noise_schedule 'sigmoid'/);
     expect(() => parseConfig(yaml.replace("predict: start_x", "predict: x_prev"))).toThrow(/predict 'x_prev'.*start_x, epsilon, eps, v/);
+  });
+});
+
+describe("samplerFromConfig", () => {
+  it("builds each sampler from a scheduler block: its schedule, prediction and spacing, its steps for DDIM and DDPM", () => {
+    const sched = { ...officialConfig().diffusion_decoder.scheduler, num_train_timesteps: 200, num_inference_timesteps: 25, timestep_spacing: "trailing" as const };
+    const ddim = samplerFromConfig(sched, "ddim");
+    expect([ddim.schedule.numTimesteps, ddim.defaultSteps, ddim.prediction, ddim.spacing, ddim.finalAlpha]).toEqual([200, 25, "x0", "trailing", "first"]);
+    expect(samplerFromConfig({ ...sched, var_type: "fixed_small" }, "ddpm")).toMatchObject({ variance: "fixed_small", defaultSteps: 25 });
+    // DPM-Solver++ keeps its own default: the configured 50 (here 25) are the DDIM loop's
+    expect(samplerFromConfig(sched, "dpm-solver++").defaultSteps).toBe(20);
+    expect(samplerFromConfig({ ...sched, predict: "epsilon" }, "ddim").prediction).toBe("eps");
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { convertTorchCheckpoint } from "./torch/index";
-import { createReactionGenerator, parseConfig } from "./index";
+import { createReactionGenerator, parseConfig, useBackend } from "./index";
 import type { ModuleName, ReactionGenerator, SpeakerClip } from "./index";
 
 // The reduced-size parity model (window 10) with its official-code weights.
@@ -38,6 +38,7 @@ describe("ReactionGenerator", () => {
     expect(a.emotion.shape).toEqual([3, T, 25]);
     expect(a.faceCoefficients!.shape).toEqual([3, T, 58]);
     const seen: string[] = [];
+    expect(a.settings).toEqual({ k: 3, sampler: "ddim", steps: 4, guidance: cfg.diffusion_decoder.args.guidance_scale, seed: 7 });
     const b = await gen.generate(s, { k: 3, steps: 4, seed: 7, onProgress: (p) => void seen.push(`${p.stage} ${p.step}/${p.totalSteps}`) });
     // this configuration drops the prior's output (l_latent_embed_drop_prob 1), so only the decoder chain runs
     expect(seen).toEqual(["decoder 0/4", "decoder 1/4", "decoder 2/4", "decoder 3/4"]);
@@ -93,7 +94,9 @@ describe("ReactionGenerator", () => {
 
 // Last: switches the global tfjs backend.
 describe.each(["cpu", "wasm"] as const)("ReactionGenerator memory, %s backend", (backend) => {
-  it("leaves no tensors behind: repeated personalise / generate / reset keeps the tensor count", async () => {
+  it("leaves no tensors behind: repeated personalise / generate / reset keeps the tensor count; dispose frees all", async () => {
+    await useBackend(backend);
+    const start = tf.memory().numTensors;
     const g = await createReactionGenerator({ checkpoint, config: cfg, backend });
     const s = clip(5);
     const history = tf.randomNormal([20, 58], 0, 1, "float32", 11);
@@ -116,6 +119,7 @@ describe.each(["cpu", "wasm"] as const)("ReactionGenerator memory, %s backend", 
     }
     expect(counts).toEqual(counts.map(() => counts[0]));
     tf.dispose([history, ...Object.values(s)]);
-    g.dispose();
+    g.dispose(); // its weights, their cached transposed copies and bias parts, the personalisation
+    expect(tf.memory().numTensors).toBe(start);
   });
 });

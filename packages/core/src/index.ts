@@ -14,6 +14,7 @@ export type {
   ReactionGeneratorOptions,
   SpeakerClip,
 } from "./generator";
+export { SAMPLER_NAMES } from "@perfrdiff/diffusion";
 export type { SamplerName } from "@perfrdiff/diffusion";
 export { samplerFromConfig } from "./sampling";
 export { loadModel, loadModelConfig } from "./weights/loader";
@@ -30,7 +31,7 @@ export type {
   PersonSpecificConfig,
   SchedulerConfig,
 } from "./config";
-export { useBackend } from "./backend";
+export { BACKEND_NAMES, useBackend } from "./backend";
 export type { BackendName, BackendOptions } from "./backend";
 /** The tfjs instance core uses: build input tensors with it so backends and tensors are shared. */
 export * as tf from "@tensorflow/tfjs";

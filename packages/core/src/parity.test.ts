@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { parseNpy, toFloat32 } from "@perfrdiff/npy";
+import { relError } from "../test/rel-error";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useBackend, parseConfig } from "./index";
 import { DiffusionPrior, EmotionVAE, PWSG, PersonSpecificEncoder, TransformerDenoiser } from "./modules/index";
@@ -26,16 +27,9 @@ const ints = (name: string) => Array.from(npy("inputs", name).data as BigInt64Ar
 function relErr(ours: tf.Tensor, kind: string, name: string): number {
   const ref = npy(kind, name);
   expect(ours.shape).toEqual(ref.shape);
-  const r = toFloat32(ref.data);
-  const o = ours.dataSync();
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < r.length; i++) {
-    num = Math.max(num, Math.abs(o[i] - r[i]));
-    den = Math.max(den, Math.abs(r[i]));
-  }
-  errors.set(`${tf.getBackend()} ${name}`, num / den);
-  return num / den;
+  const e = relError(ours.dataSync(), toFloat32(ref.data));
+  errors.set(`${tf.getBackend()} ${name}`, e);
+  return e;
 }
 const errors = new Map<string, number>();
 afterAll(() => {

@@ -17,6 +17,7 @@ import { readTorchStateDict } from "../src/torch/index";
 import { AdamW } from "../src/training/index";
 import { moduleParameterShapes, officialCheckpointPath, pwsgConfig, randomWeights, toTensorMap } from "../src/weights/index";
 import type { ModuleName } from "../src/weights/index";
+import { relError } from "./rel-error";
 
 export interface CheckResult {
   value: number;
@@ -30,17 +31,6 @@ export interface WebGPUCheck {
   /** Official-size work: minutes on SwiftShader, seconds on a GPU. */
   officialSize: boolean;
   run(): Promise<CheckResult>;
-}
-
-/** max |a - b| / max |b|. */
-export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / den;
 }
 
 const rel = (value: number, limit: number): CheckResult => ({ value, limit, detail: `max error / max |reference| = ${value.toExponential(2)} (tolerance ${limit})` });

@@ -172,37 +172,37 @@ export abstract class Sampler {
    * Draw samples of `shape` = `[batch, ...]` from x_T ~ N(0, I) (seeded) by calling `denoiser` once per step (on a
    * doubled batch when guidance ≠ 1). Returns the final sample `[batch, ...]` (caller disposes).
    */
-  async sample(denoiser: Denoiser, shape: readonly number[], o: SampleOptions = {}): Promise<tf.Tensor> {
+  async sample(denoiser: Denoiser, shape: readonly number[], options: SampleOptions = {}): Promise<tf.Tensor> {
     const shp = checkShape(shape);
-    const rng = new SeededRandom(o.seed ?? 0, 0);
-    const scale = checkGuidance({ ...o, scale: o.guidance ?? o.scale ?? 1 });
-    const plan = o.timesteps ? Int32Array.from(o.timesteps) : this.timesteps(o.steps ?? this.defaultSteps);
+    const rng = new SeededRandom(options.seed ?? 0, 0);
+    const scale = checkGuidance({ ...options, scale: options.guidance ?? options.scale ?? 1 });
+    const plan = options.timesteps ? Int32Array.from(options.timesteps) : this.timesteps(options.steps ?? this.defaultSteps);
     for (let i = 0; i < plan.length; i++) {
       this.alphaBar(plan[i]);
       if (i > 0 && plan[i] >= plan[i - 1]) throw new RangeError(`timesteps must be strictly descending, got ${Array.from(plan)}`);
     }
-    if (o.xT && o.xT.shape.join() !== shp.join()) throw new RangeError(`xT has shape [${o.xT.shape}] but shape is [${shp}]`);
+    if (options.xT && options.xT.shape.join() !== shp.join()) throw new RangeError(`xT has shape [${options.xT.shape}] but shape is [${shp}]`);
     // Batch [uncond; cond] once for all steps (the condition does not change along the chain).
     let batched: unknown;
     const owned: tf.Tensor[] = [];
     if (scale !== 1) {
-      let uncond = o.uncond;
+      let uncond = options.uncond;
       if (uncond === undefined) {
-        uncond = nullCondition(o.cond);
+        uncond = nullCondition(options.cond);
         owned.push(...conditionTensors(uncond));
       }
       try {
-        batched = o.batchConditions ? o.batchConditions(uncond, o.cond) : concatConditions(uncond, o.cond);
+        batched = options.batchConditions ? options.batchConditions(uncond, options.cond) : concatConditions(uncond, options.cond);
       } catch (e) {
         tf.dispose(owned);
         throw e;
       }
-      if (!o.batchConditions) owned.push(...conditionTensors(batched));
+      if (!options.batchConditions) owned.push(...conditionTensors(batched));
     }
     // (uncond: null so that classifierFreeGuidance builds no null condition of its own each step)
-    const guidance: GuidanceOptions = { scale, cond: o.cond, uncond: null, batchConditions: () => batched };
-    let x: tf.Tensor = o.xT ? tf.clone(o.xT) : rng.normal(shp);
-    const chain = this.startChain(o);
+    const guidance: GuidanceOptions = { scale, cond: options.cond, uncond: null, batchConditions: () => batched };
+    let x: tf.Tensor = options.xT ? tf.clone(options.xT) : rng.normal(shp);
+    const chain = this.startChain(options);
     const batch = shp[0];
     try {
       for (let i = 0; i < plan.length; i++) {
@@ -212,13 +212,13 @@ export abstract class Sampler {
           // A respaced schedule (see respace) feeds the model the original training timestep, as SpacedDiffusion.
           const tt = tf.fill([batch], this.schedule.timestepMap[t], "int32") as tf.Tensor1D;
           const modelOutput = classifierFreeGuidance(denoiser, x, tt, guidance);
-          const noise = this.needsNoise(t, tPrev, o) ? rng.fork(i + 1).normal(shp) : undefined;
+          const noise = this.needsNoise(t, tPrev, options) ? rng.fork(i + 1).normal(shp) : undefined;
           const r = chain.step({ modelOutput, x, t, tPrev, noise });
           return { prevSample: r.prevSample, predX0: r.predX0 };
         });
         x.dispose();
         x = res.prevSample;
-        if (o.checkFinite) {
+        if (options.checkFinite) {
           const flag = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(res.prevSample))));
           const bad = flag.dataSync()[0];
           flag.dispose();
@@ -228,7 +228,7 @@ export abstract class Sampler {
           }
         }
         try {
-          if (o.onProgress) await o.onProgress({ step: i, totalSteps: plan.length, t, tPrev, x, predX0: res.predX0 });
+          if (options.onProgress) await options.onProgress({ step: i, totalSteps: plan.length, t, tPrev, x, predX0: res.predX0 });
         } finally {
           res.predX0.dispose();
         }

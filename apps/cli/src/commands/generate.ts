@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ModuleName, SamplerName } from "@perfrdiff/core";
+import type { BackendName, ModuleName, SamplerName } from "@perfrdiff/core";
 import type { FaceStats, FrameTrack } from "@perfrdiff/layout";
 import { fileExists, readFloatNpy, wholeNumber } from "../inputs";
 import { StageProgress } from "../progress";
@@ -59,8 +59,6 @@ interface Track extends FrameTrack {
   path: string;
 }
 
-const SAMPLERS: SamplerName[] = ["ddim", "ddpm", "dpm-solver++"];
-const BACKENDS = ["wasm", "cpu", "webgpu", "tensorflow"] as const;
 
 /** An optional whole-number option (see {@link wholeNumber}). */
 const optionalWhole = (value: string | undefined, flag: string, min: number): number | undefined =>
@@ -117,12 +115,14 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   const { mkdir, writeFile } = await import("node:fs/promises");
   const { AUDIO_DIM, EMOTION_DIM, FACE_DIM, denormalise3dmm, normalise3dmm } = await import("@perfrdiff/layout");
 
-  // ---- options, checked before anything is loaded
+  // ---- options, checked before any weights or inputs are read
+  const core = await import("@perfrdiff/core");
+  const { BACKEND_NAMES, SAMPLER_NAMES } = core;
   if (!!o.weights === !!o.checkpointDir) throw new Error("give exactly one of --weights DIR (converted by import-torch) or --checkpoint-dir DIR (official PyTorch checkpoints)");
   const sampler = (o.sampler ?? "ddim") as SamplerName;
-  if (!SAMPLERS.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(", ")}, got '${o.sampler}'`);
-  const backendName = (o.backend ?? "wasm") as (typeof BACKENDS)[number];
-  if (!BACKENDS.includes(backendName)) throw new Error(`--backend must be one of ${BACKENDS.join(", ")}, got '${o.backend}'`);
+  if (!SAMPLER_NAMES.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLER_NAMES.join(", ")}, got '${o.sampler}'`);
+  const backendName = (o.backend ?? "wasm") as BackendName;
+  if (!BACKEND_NAMES.includes(backendName)) throw new Error(`--backend must be one of ${BACKEND_NAMES.join(", ")}, got '${o.backend}'`);
   const k = wholeNumber(o.k ?? "10", "--k", 1);
   const seed = wholeNumber(o.seed ?? "0", "--seed", 0, 2 ** 32 - 1);
   const steps = optionalWhole(o.steps, "--steps", 1);
@@ -146,7 +146,6 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   }
 
   // ---- configuration: --config, else the weights folder's config.yaml, else the official one
-  const core = await import("@perfrdiff/core");
   const checkpoint = o.weights ?? { official: o.checkpointDir! };
   const { config: cfg, configSource } = await core.loadModelConfig(checkpoint, o.config ? await core.loadConfig(o.config) : undefined);
   const W = cfg.diffusion_decoder.args.window_size;

@@ -2,8 +2,6 @@ import type { Command } from "commander";
 import type { BackendName } from "@perfrdiff/core";
 import { fileExists } from "../inputs";
 
-const BACKENDS: BackendName[] = ["wasm", "cpu", "webgpu", "tensorflow"];
-
 interface VerifyOptions {
   config?: string;
   checkpointDir: string;
@@ -55,7 +53,7 @@ export function registerVerifyTorch(program: Command): void {
       };
       const { tf } = core;
       const npy = await import("@perfrdiff/npy");
-      if (!BACKENDS.includes(o.backend as BackendName)) throw new Error(`--backend must be one of ${BACKENDS.join(", ")}, got '${o.backend}'`);
+      if (!core.BACKEND_NAMES.includes(o.backend as BackendName)) throw new Error(`--backend must be one of ${core.BACKEND_NAMES.join(", ")}, got '${o.backend}'`);
       const backend = await core.useBackend(o.backend as BackendName);
       const cfg = o.config ? await core.loadConfig(o.config) : core.officialConfig();
       const inPath = (n: string) => join(o.inputs, `${n}.npy`);

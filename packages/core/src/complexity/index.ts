@@ -75,12 +75,12 @@ export function priorWindowFlops(cfg: PerFRDiffConfig): number {
 }
 
 /** Rows for every module. */
-export function complexity(cfg: PerFRDiffConfig, o: ComplexityOptions = {}): ComplexityRow[] {
-  const dc = cfg.diffusion_decoder;
-  const k = o.k ?? dc.scheduler.k;
-  const frames = o.frames ?? dc.args.token_len;
-  const steps = o.steps ?? dc.scheduler.num_inference_timesteps;
-  const windows = Math.ceil(frames / dc.args.window_size);
+export function complexity(cfg: PerFRDiffConfig, options: ComplexityOptions = {}): ComplexityRow[] {
+  const decoder = cfg.diffusion_decoder;
+  const k = options.k ?? decoder.scheduler.k;
+  const frames = options.frames ?? decoder.args.token_len;
+  const steps = options.steps ?? decoder.scheduler.num_inference_timesteps;
+  const windows = Math.ceil(frames / decoder.args.window_size);
   const rows: ComplexityRow[] = [];
   const work = `${k} reactions x ${frames} frames, ${steps} steps`;
   rows.push({ module: "denoiser", parameters: count(moduleParameterShapes(cfg, "denoiser")), flops: denoiserWindowFlops(cfg) * windows * k * steps, per: work });
@@ -94,14 +94,14 @@ export function complexity(cfg: PerFRDiffConfig, o: ComplexityOptions = {}): Com
   const gru = (inDim: number) => 2 * 3 * v.hidden_dim * (inDim + v.hidden_dim);
   rows.push({ module: "emotion_vae", parameters: count(moduleParameterShapes(cfg, "emotion_vae")), flops: gru(v.emotion_dim) * v.window_size * windows, per: `encode the speaker's ${windows} windows` });
   const p = cfg.person_specific.args;
-  const L = (o.historyFrames ?? p.seq_len) + 1;
+  const L = (options.historyFrames ?? p.seq_len) + 1;
   const D = p.embed_dim;
   const layer = 4 * 2 * L * D * D + 2 * 2 * L * L * D + 2 * 2 * L * D * p.mlp_dim;
   const pssl = 2 * (L - 1) * p.in_features * D + p.num_layers * layer + 2 * D * D + 2 * D * p.proj_dim;
   rows.push({ module: "pssl", parameters: count(moduleParameterShapes(cfg, "pssl")), flops: pssl, per: `one history of ${L - 1} frames` });
   if (cfg.main_model) {
-    const n = pwsgParameterCount(pwsgConfig(cfg, o.rank));
-    rows.push({ module: "hypernet", parameters: n, flops: 2 * n, per: o.rank ? `one listener, rank ${o.rank}` : "one listener, full rank" });
+    const n = pwsgParameterCount(pwsgConfig(cfg, options.rank));
+    rows.push({ module: "hypernet", parameters: n, flops: 2 * n, per: options.rank ? `one listener, rank ${options.rank}` : "one listener, full rank" });
   }
   return rows;
 }

@@ -6,6 +6,7 @@ import { setFusedKernels } from "../kernels/registry";
 import { multiheadAttention } from "../modules/nn";
 import { multiHeadAttention, packedAttention, projectKeysValues } from "./attention";
 import type { AttentionMemory, PackedAttention } from "./attention";
+import { relError } from "../../test/rel-error";
 import { addLayerNorm } from "./layer-norm";
 import { releaseDerivedWeights, withoutWeightCache } from "./linear";
 
@@ -14,18 +15,7 @@ import { releaseDerivedWeights, withoutWeightCache } from "./linear";
 // the composed packed attention used for large WebGPU batches, attention memories, and the checks made before a
 // kernel runs.
 
-const relDiff = (a: tf.Tensor, b: tf.Tensor) => {
-  const x = a.dataSync();
-  const y = b.dataSync();
-  expect(x.length).toBe(y.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < x.length; i++) {
-    num = Math.max(num, Math.abs(x[i]! - y[i]!));
-    den = Math.max(den, Math.abs(y[i]!));
-  }
-  return num / den;
-};
+const relDiff = (a: tf.Tensor, b: tf.Tensor) => relError(a.dataSync(), b.dataSync());
 
 beforeAll(async () => {
   await useBackend("cpu");

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { useBackend } from "../backend";
+import { relError } from "../../test/rel-error";
 import { bmm } from "./matmul";
 
 // The wasm fast path (one XNNPACK product per batch entry, on views) against tfjs's own cpu kernels, values and
@@ -36,15 +37,7 @@ function run(sa: Shape, sb: Shape, withBias: boolean, reference: boolean): Resul
   });
 }
 
-const relDiff = (x: Float32Array, y: Float32Array) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < y.length; i++) {
-    num = Math.max(num, Math.abs(x[i] - y[i]));
-    den = Math.max(den, Math.abs(y[i]));
-  }
-  return num / den;
-};
+const relDiff = relError;
 
 describe("bmm (batched products on tfjs-wasm's XNNPACK path)", () => {
   it.each(cases)("%s: values and gradients equal tf.matMul's", async (_, sa, sb, withBias) => {

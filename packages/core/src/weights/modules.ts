@@ -43,13 +43,13 @@ export function hypernetTargets(cfg: PerFRDiffConfig): EditTarget[] {
   const mm = cfg.main_model?.args;
   if (!mm) throw new Error("config has no main_model section (use rewrite_weight.yaml)");
   if (mm.modify !== "all" && mm.modify !== "kv") throw new Error(`main_model.args.modify '${mm.modify}' must be 'all' or 'kv'`);
-  const den = denoiserParameterShapes(cfg.diffusion_decoder.args);
+  const denoiserShapes = denoiserParameterShapes(cfg.diffusion_decoder.args);
   return mm.modified_layers.map((path) => {
     const prefix = "diffusion_decoder.model.";
     if (!path.startsWith(prefix)) throw new Error(`modified layer '${path}' is not inside diffusion_decoder.model`);
     const mod = path.slice(prefix.length);
     const name = /(multihead_attn|self_attn)$/.test(mod) ? `${mod}.in_proj_weight` : `${mod}.weight`;
-    const shape = den.get(name);
+    const shape = denoiserShapes.get(name);
     if (!shape || shape.length !== 2) throw new Error(`modified layer '${path}' has no 2-d weight '${name}' in the denoiser`);
     if (mm.modify === "kv" && name.endsWith("multihead_attn.in_proj_weight")) {
       // official: the branch makes the key/value rows (2/3 of in_proj) and a zero block is prepended for the query

@@ -97,7 +97,8 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
  * own (as a file read returns); F16 is widened to F32.
  */
 export function decodeSafetensor(entry: SafetensorsEntry, raw: Uint8Array, own = false): SafeTensor {
-  const bytes = own && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : raw.slice(); // aligned, detached from the file buffer
+  // a copy is aligned and detached from the file's buffer (new Uint8Array copies; a Node Buffer's slice() would not)
+  const bytes = own && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);
   const n = bytes.length / BYTES[entry.dtype];
   switch (entry.dtype) {
     case "F32":
