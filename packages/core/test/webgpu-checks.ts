@@ -11,7 +11,7 @@ import { parseNpy, toFloat32 } from "@perfrdiff/npy";
 import { officialConfig, parseConfig, tf } from "../src/index";
 import { setFusedKernels } from "../src/kernels/index";
 import { DiffusionPrior, EmotionVAE, PWSG, PersonSpecificEncoder, TensorMap, TransformerDenoiser } from "../src/modules/index";
-import { addLayerNorm, gelu as geluOp, packedAttention } from "../src/ops/index";
+import { addLayerNorm, dropout as dropoutOp, gelu as geluOp, packedAttention } from "../src/ops/index";
 import type { PackedAttention } from "../src/ops/index";
 import { readTorchStateDict } from "../src/torch/index";
 import { AdamW } from "../src/training/index";
@@ -182,6 +182,46 @@ export function webgpuChecks(fixtures: string): WebGPUCheck[] {
   });
   add("fused vs composed GELU (3 x 77)", async () => rel(relError(await (await gelu()).fused.out.data(), await (await gelu()).composed.out.data()), 1e-5));
   add("fused vs composed GELU gradient (3 x 77)", async () => rel(relError(await (await gelu()).fused.grad.data(), await (await gelu()).composed.grad.data()), 1e-5));
+
+  // ---- dropout: the kept fraction, the scaling, the same mask for the same seed and in the gradient
+  const dropped = once(async () => {
+    const x = tf.add(tf.abs(tf.randomNormal([3, 5000], 0, 1, "float32", 13)), 0.1); // no exact zeros of its own
+    const weight = tf.randomNormal([3, 5000], 0, 1, "float32", 14);
+    const out = dropoutOp(x, 0.3, 1234);
+    const again = dropoutOp(x, 0.3, 1234);
+    const other = dropoutOp(x, 0.3, 1235);
+    const grad = tf.grad((y: tf.Tensor) => tf.sum(tf.mul(dropoutOp(y, 0.3, 1234), weight)))(x);
+    const [o, a, b, g, xs, ws] = await Promise.all([out, again, other, grad, x, weight].map((t) => t.data()));
+    let kept = 0;
+    let scaleError = 0;
+    let gradError = 0;
+    let sameMask = true;
+    let otherDiffers = 0;
+    for (let i = 0; i < o.length; i++) {
+      const keep = o[i] !== 0;
+      if (keep) {
+        kept++;
+        scaleError = Math.max(scaleError, Math.abs(o[i]! - xs[i]! / 0.7) / (xs[i]! / 0.7));
+      }
+      gradError = Math.max(gradError, Math.abs(g[i]! - (keep ? ws[i]! / 0.7 : 0)));
+      if (a[i] !== o[i]) sameMask = false;
+      if ((b[i] !== 0) !== keep) otherDiffers++;
+    }
+    return { keptFraction: kept / o.length, scaleError, gradError, sameMask, otherDiffers: otherDiffers / o.length };
+  });
+  add("dropout keeps 1 - rate of the elements (rate 0.3, 15000 elements, within 0.02)", async () => {
+    const d = await dropped();
+    return { value: Math.abs(d.keptFraction - 0.7), limit: 0.02, detail: `kept ${d.keptFraction.toFixed(4)}` };
+  });
+  add("dropout scales kept elements by 1 / (1 - rate), and its gradient uses the same mask", async () => {
+    const d = await dropped();
+    return { value: Math.max(d.scaleError, d.gradError), limit: 1e-6, detail: `scale error ${d.scaleError.toExponential(2)}, gradient error ${d.gradError.toExponential(2)}` };
+  });
+  add("dropout masks depend on the seed alone (same seed: same mask; next seed: ~42% of elements differ)", async () => {
+    const d = await dropped();
+    // two independent masks at rate 0.3 disagree on 2 * 0.3 * 0.7 = 42% of the elements
+    return { value: d.sameMask ? Math.abs(d.otherDiffers - 0.42) : 1, limit: 0.03, detail: `same mask ${d.sameMask}, other seed differs on ${(100 * d.otherDiffers).toFixed(1)}%` };
+  });
 
   // ---- AdamW's kernels against its composed ops: three steps on variables of awkward sizes, and three steps switching
   // between the two (their moments are kept in different layouts)

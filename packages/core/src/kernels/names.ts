@@ -49,3 +49,9 @@ export const ADAMW_GROUP = 7;
 
 /** Batched product a [Ba, M, K] x b [Bb, K, N] (+ bias [N]) without transposes: inputs a, b, bias (optional). */
 export const BATCH_MATMUL = "PerfrdiffBatchMatMul";
+
+/**
+ * Inverted dropout with a counter-based mask: x * keep / (1 - rate), keep = hash(seed, index) >= rate. Inputs x;
+ * attrs rate, seed. Its gradient is the same kernel on dy with the same seed (the mask is recomputed, not stored).
+ */
+export const DROPOUT = "PerfrdiffDropout";

@@ -10,6 +10,7 @@ import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DenoiserConfig } from "../config";
 import type { AttentionMemory } from "../ops/attention";
 import { attentionMemory, decoderLayer, layerNorm, linear, shapes, silu } from "./nn";
+import type { TrainingPass } from "./training-pass";
 
 /** Condition tensors, named after the official `model_kwargs`. Each is optional. */
 export interface DenoiserConditions {
@@ -126,20 +127,30 @@ export class TransformerDenoiser {
     readonly weights: WeightSource,
   ) {}
 
-  /** Projects the given conditions into memory tokens, in the official order; dropped conditions give none. */
-  private conditionTokens(w: WeightSource, c: DenoiserConditions): tf.Tensor[] {
+  /**
+   * Projects the given conditions into memory tokens, in the official order; dropped conditions give none. With a
+   * training pass, each batch element's token of a condition is zeroed with the condition's drop probability after
+   * its projection (the official `mask_cond` in training mode).
+   */
+  private conditionTokens(w: WeightSource, c: DenoiserConditions, pass?: TrainingPass): tf.Tensor[] {
     const cfg = this.config;
     const D = cfg.latent_dim;
     const lin = (name: string, x: tf.Tensor, inDim: number) => (inDim === D ? x : linear(w, name, x));
     const out: tf.Tensor[] = [];
     const use = (x: tf.Tensor | undefined, p: number) => x !== undefined && p < 1;
-    if (use(c.speakerAudio, cfg.s_audio_enc_drop_prob)) out.push(tf.mul(lin("speaker_audio_proj", c.speakerAudio!, cfg.s_audio_dim), cfg.s_audio_scale));
-    if (use(c.speaker3dmm, cfg.s_3dmm_enc_drop_prob)) out.push(cfg.encode_3dmm ? c.speaker3dmm! : linear(w, "speaker_3dmm_proj", c.speaker3dmm!));
-    if (use(c.speakerEmotion, cfg.s_emotion_enc_drop_prob)) out.push(cfg.encode_emotion ? c.speakerEmotion! : linear(w, "speaker_emotion_proj", c.speakerEmotion!));
-    if (use(c.speakerLatent, cfg.s_latent_embed_drop_prob)) out.push(cfg.s_embed_dim === D ? c.speakerLatent! : linear(w, "speaker_latent_proj.1", tf.relu(c.speakerLatent!)));
-    if (use(c.listenerLatent, cfg.l_latent_embed_drop_prob)) out.push(cfg.l_embed_dim === D ? c.listenerLatent! : linear(w, "listener_latent_proj.1", tf.relu(c.listenerLatent!)));
-    if (use(c.pastListenerEmotion, cfg.past_l_emotion_drop_prob)) out.push(lin("listener_emotion_proj", c.pastListenerEmotion!, cfg.nfeats));
-    if (use(c.listenerPersonal, cfg.l_personal_embed_drop_prob)) out.push(lin("listener_personal_proj", c.listenerPersonal!, cfg.personal_emb_dim));
+    const masked = (token: tf.Tensor, p: number) => {
+      if (!pass || p <= 0) return token;
+      const B = token.shape[0] as number;
+      const drop = pass.bernoulli(B, p);
+      return tf.mul(token, tf.tensor3d(drop.map((d) => 1 - d), [B, 1, 1]));
+    };
+    if (use(c.speakerAudio, cfg.s_audio_enc_drop_prob)) out.push(tf.mul(masked(lin("speaker_audio_proj", c.speakerAudio!, cfg.s_audio_dim), cfg.s_audio_enc_drop_prob), cfg.s_audio_scale));
+    if (use(c.speaker3dmm, cfg.s_3dmm_enc_drop_prob)) out.push(masked(cfg.encode_3dmm ? c.speaker3dmm! : linear(w, "speaker_3dmm_proj", c.speaker3dmm!), cfg.s_3dmm_enc_drop_prob));
+    if (use(c.speakerEmotion, cfg.s_emotion_enc_drop_prob)) out.push(masked(cfg.encode_emotion ? c.speakerEmotion! : linear(w, "speaker_emotion_proj", c.speakerEmotion!), cfg.s_emotion_enc_drop_prob));
+    if (use(c.speakerLatent, cfg.s_latent_embed_drop_prob)) out.push(masked(cfg.s_embed_dim === D ? c.speakerLatent! : linear(w, "speaker_latent_proj.1", tf.relu(c.speakerLatent!)), cfg.s_latent_embed_drop_prob));
+    if (use(c.listenerLatent, cfg.l_latent_embed_drop_prob)) out.push(masked(cfg.l_embed_dim === D ? c.listenerLatent! : linear(w, "listener_latent_proj.1", tf.relu(c.listenerLatent!)), cfg.l_latent_embed_drop_prob));
+    if (use(c.pastListenerEmotion, cfg.past_l_emotion_drop_prob)) out.push(masked(lin("listener_emotion_proj", c.pastListenerEmotion!, cfg.nfeats), cfg.past_l_emotion_drop_prob));
+    if (use(c.listenerPersonal, cfg.l_personal_embed_drop_prob)) out.push(masked(lin("listener_personal_proj", c.listenerPersonal!, cfg.personal_emb_dim), cfg.l_personal_embed_drop_prob));
     return out;
   }
 
@@ -162,8 +173,11 @@ export class TransformerDenoiser {
     return B;
   }
 
-  /** Runs the decoder on sample [B, W, nfeats] with memory [B, M, D] (or the time token [B, 1, D] + a cache). */
-  private core(w: WeightSource, sample: tf.Tensor, memory: tf.Tensor, cache?: ConditionCache): tf.Tensor {
+  /**
+   * Runs the decoder on sample [B, W, nfeats] with memory [B, M, D] (or the time token [B, 1, D] + a cache); a
+   * training pass adds the layers' dropout.
+   */
+  private core(w: WeightSource, sample: tf.Tensor, memory: tf.Tensor, cache?: ConditionCache, pass?: TrainingPass): tf.Tensor {
     const cfg = this.config;
     const W = sample.shape[1] as number;
     const M = cache ? 1 + (cache.layers[0]?.length ?? 0) : (memory.shape[1] as number);
@@ -180,7 +194,7 @@ export class TransformerDenoiser {
         const p = `decoder.layers.${i}`;
         // the time token's keys/values come first, as in the uncached memory
         const kv = cache ? attentionMemory(w, `${p}.multihead_attn`, mem, cfg.num_heads).join(cache.layers[i]!) : undefined;
-        return decoderLayer(w, p, prev, mem, cfg.num_heads, cfg.activation, kv);
+        return decoderLayer(w, p, prev, mem, cfg.num_heads, cfg.activation, kv, pass && { pass, rate: cfg.dropout });
       });
     }
     x = layerNorm(w, "decoder.norm", x);
@@ -203,6 +217,19 @@ export class TransformerDenoiser {
     return tf.tidy(() => {
       const memory = tf.concat([this.timeToken(weights, timesteps), ...this.conditionTokens(weights, cond)], 1);
       return this.core(weights, sample, memory);
+    });
+  }
+
+  /**
+   * The official training forward (`DecoderLatentDiffusion.denoise`'s model call in train mode): the prediction for
+   * sample [B, W, nfeats] at timesteps [B], with each condition dropped per batch element with its configured
+   * probability and dropout (config `dropout`) in the decoder layers, all drawn from `pass`. -> [B, W, nfeats].
+   */
+  forwardTrain(sample: tf.Tensor, timesteps: Timesteps, cond: DenoiserConditions, pass: TrainingPass, weights: WeightSource = this.weights): tf.Tensor {
+    this.validate(sample, timesteps, cond);
+    return tf.tidy(() => {
+      const memory = tf.concat([this.timeToken(weights, timesteps), ...this.conditionTokens(weights, cond, pass)], 1);
+      return this.core(weights, sample, memory, undefined, pass);
     });
   }
 

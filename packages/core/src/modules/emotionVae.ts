@@ -7,6 +7,18 @@ import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { LatentEmbedderConfig } from "../config";
 import { gruCell, linear, shapes } from "./nn";
+import type { TrainingPass } from "./training-pass";
+
+/** What the VAE's training forward returns (the official forward's outputs). */
+export interface EmotionVAETrainOutput {
+  /** [B, W, emotion_dim] the reconstructed windows */
+  prediction: tf.Tensor3D;
+  /** [B, W, coeff_3dmm_dim] coeff_reg of the reconstruction */
+  coefficients: tf.Tensor3D;
+  /** [B, z_dim] each */
+  mu: tf.Tensor2D;
+  logvar: tf.Tensor2D;
+}
 
 export function emotionVaeParameterShapes(c: LatentEmbedderConfig): Map<string, number[]> {
   const m = new Map<string, number[]>();
@@ -65,13 +77,14 @@ export class EmotionVAE {
   }
 
   /** Decodes z [B, z_dim] into a window [B, W, 25] (autoregressive GRU, as the official `_decode`). */
-  decode(z: tf.Tensor2D): tf.Tensor3D {
+  decode(z: tf.Tensor2D, pass?: TrainingPass): tf.Tensor3D {
     const c = this.config;
     if (z.rank !== 2 || z.shape[1] !== c.z_dim) throw new Error(`z must be [batch, ${c.z_dim}], got [${z.shape}]`);
     const w = this.weights;
     return tf.tidy(() => {
       const B = z.shape[0];
-      const hy = linear(w, "fc_z_dec", z) as tf.Tensor2D;
+      let hy = linear(w, "fc_z_dec", z) as tf.Tensor2D;
+      if (pass) hy = pass.dropout(hy, c.dropout) as tf.Tensor2D;
       let h = tf.zeros([B, c.hidden_dim]) as tf.Tensor2D;
       let y = tf.zeros([B, c.emotion_dim]) as tf.Tensor2D;
       const ys: tf.Tensor2D[] = [];
@@ -83,6 +96,22 @@ export class EmotionVAE {
         ys.push(y);
       }
       return tf.stack(ys, 1) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * The official forward on windows [B, W, emotion_dim]: posterior, z = mu + eps * exp(logvar / 2) with eps from
+   * `pass` (training; null: z = mu, eval mode), the decoded reconstruction, and coeff_reg of the reconstruction.
+   */
+  forwardTrain(emotion: tf.Tensor, pass: TrainingPass | null): EmotionVAETrainOutput {
+    this.check(emotion);
+    return tf.tidy(() => {
+      const h = this.encode(emotion);
+      const mu = linear(this.weights, "fc_mu_enc", h) as tf.Tensor2D;
+      const logvar = linear(this.weights, "fc_logvar_enc", h) as tf.Tensor2D;
+      const z = pass ? (tf.add(mu, tf.mul(tf.tensor2d(pass.normal(mu.size), mu.shape), tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D) : mu;
+      const prediction = this.decode(z, pass ?? undefined);
+      return { prediction, coefficients: this.coefficients(prediction), mu, logvar };
     });
   }
 

@@ -8,3 +8,5 @@ export { EmotionVAE, emotionVaeParameterShapes } from "./emotionVae";
 // Re-exported so users need one import for personalisation.
 export { EditedWeights, PWSG, TensorMap } from "@perfrdiff/hypernet";
 export type { WeightSource } from "@perfrdiff/hypernet";
+export { TrainingPass, mix32 } from "./training-pass";
+export type { LayerTraining } from "./training-pass";

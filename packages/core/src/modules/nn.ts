@@ -10,6 +10,7 @@ import { AttentionMemory, multiHeadAttention, projectKeysValues } from "../ops/a
 import { gelu } from "../ops/gelu";
 import { addLayerNorm } from "../ops/layer-norm";
 import { weightProduct } from "../ops/linear";
+import type { LayerTraining } from "./training-pass";
 
 export { gelu };
 
@@ -48,11 +49,14 @@ export function multiheadAttention(
   value: tf.Tensor,
   numHeads: number,
   memory?: AttentionMemory,
+  training?: LayerTraining,
 ): tf.Tensor {
   const inProj = w.get(`${prefix}.in_proj_weight`);
   const D = inProj.shape[1] as number;
   if (D % numHeads !== 0) throw new Error(`${prefix}: model dim ${D} is not divisible by ${numHeads} heads`);
-  const ctx = multiHeadAttention(query, inProj, w.get(`${prefix}.in_proj_bias`), numHeads, memory ?? { key, value });
+  // training: torch's MultiheadAttention(dropout=rate) drops attention probabilities
+  const probabilities = training && training.rate > 0 ? (p: tf.Tensor) => training.pass.dropout(p, training.rate) : undefined;
+  const ctx = multiHeadAttention(query, inProj, w.get(`${prefix}.in_proj_bias`), numHeads, memory ?? { key, value }, probabilities);
   return linear(w, `${prefix}.out_proj`, ctx);
 }
 
@@ -64,7 +68,8 @@ export function attentionMemory(w: WeightSource, prefix: string, x: tf.Tensor, n
 /**
  * Post-norm transformer decoder layer (DETR style, the official `TransformerDecoderLayer` with
  * normalize_before False): self-attention, cross-attention to `memory`, feed-forward, each followed by
- * residual + LayerNorm. tgt [B, L, D], memory [B, M, D].
+ * residual + LayerNorm. tgt [B, L, D], memory [B, M, D]. With `training`, dropout where torch's layer has it: on
+ * each branch before its residual add, inside the feed-forward, and on the attention probabilities.
  */
 export function decoderLayer(
   w: WeightSource,
@@ -74,25 +79,32 @@ export function decoderLayer(
   numHeads: number,
   activation: "gelu" | "relu",
   cachedMemory?: AttentionMemory,
+  training?: LayerTraining,
 ): tf.Tensor {
-  let x = layerNorm(w, `${prefix}.norm1`, tgt, multiheadAttention(w, `${prefix}.self_attn`, tgt, tgt, tgt, numHeads));
-  x = layerNorm(w, `${prefix}.norm2`, x, multiheadAttention(w, `${prefix}.multihead_attn`, x, memory, memory, numHeads, cachedMemory));
+  const drop = (y: tf.Tensor) => (training ? training.pass.dropout(y, training.rate) : y);
+  let x = layerNorm(w, `${prefix}.norm1`, tgt, drop(multiheadAttention(w, `${prefix}.self_attn`, tgt, tgt, tgt, numHeads, undefined, training)));
+  x = layerNorm(w, `${prefix}.norm2`, x, drop(multiheadAttention(w, `${prefix}.multihead_attn`, x, memory, memory, numHeads, cachedMemory, training)));
   const act = activation === "gelu" ? gelu : tf.relu;
-  const ff = linear(w, `${prefix}.linear2`, act(linear(w, `${prefix}.linear1`, x)));
-  return layerNorm(w, `${prefix}.norm3`, x, ff);
+  const ff = linear(w, `${prefix}.linear2`, drop(act(linear(w, `${prefix}.linear1`, x))));
+  return layerNorm(w, `${prefix}.norm3`, x, drop(ff));
 }
 
-/** torch.nn.TransformerEncoderLayer (post-norm, batch_first) with the given activation. x [B, L, D]. */
+/**
+ * torch.nn.TransformerEncoderLayer (post-norm, batch_first) with the given activation. x [B, L, D]. With
+ * `training`, dropout where torch's layer has it (branches, feed-forward, attention probabilities).
+ */
 export function encoderLayer(
   w: WeightSource,
   prefix: string,
   x: tf.Tensor,
   numHeads: number,
   activation: "gelu" | "relu",
+  training?: LayerTraining,
 ): tf.Tensor {
-  let h = layerNorm(w, `${prefix}.norm1`, x, multiheadAttention(w, `${prefix}.self_attn`, x, x, x, numHeads));
+  const drop = (y: tf.Tensor) => (training ? training.pass.dropout(y, training.rate) : y);
+  let h = layerNorm(w, `${prefix}.norm1`, x, drop(multiheadAttention(w, `${prefix}.self_attn`, x, x, x, numHeads, undefined, training)));
   const act = activation === "gelu" ? gelu : tf.relu;
-  h = layerNorm(w, `${prefix}.norm2`, h, linear(w, `${prefix}.linear2`, act(linear(w, `${prefix}.linear1`, h))));
+  h = layerNorm(w, `${prefix}.norm2`, h, drop(linear(w, `${prefix}.linear2`, drop(act(linear(w, `${prefix}.linear1`, h))))));
   return h;
 }
 

@@ -13,6 +13,7 @@ import { bmm, matmulLast } from "../ops/matmul";
 import { linear, shapes, silu } from "./nn";
 import { timestepCount } from "./denoiser";
 import type { Timesteps } from "./denoiser";
+import type { TrainingPass } from "./training-pass";
 
 export interface PriorConditions {
   /** speaker_audio_encodings [B, W, audio_dim]. */
@@ -128,7 +129,7 @@ export class DiffusionPrior {
     readonly weights: WeightSource,
   ) {}
 
-  private attention(w: WeightSource, p: string, x: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+  private attention(w: WeightSource, p: string, x: tf.Tensor, bias: tf.Tensor, pass?: TrainingPass): tf.Tensor {
     const c = this.config;
     const [B, n] = x.shape;
     const xn = gainNorm(w, `${p}.norm.g`, x);
@@ -158,22 +159,24 @@ export class DiffusionPrior {
     const mask = new Float32Array(n * (n + 1));
     for (let i = 0; i < n; i++) for (let j = i + 2; j <= n; j++) mask[i * (n + 1) + j] = -3.4028234663852886e38;
     sim = tf.add(sim, tf.tensor2d(mask, [n, n + 1]));
-    const attn = tf.softmax(sim, -1);
+    let attn = tf.softmax(sim, -1);
+    if (pass) attn = pass.dropout(attn, c.attn_dropout);
     const out = tf.reshape(bmm(tf.reshape(attn, [B, c.heads * n, n + 1]) as tf.Tensor3D, v as tf.Tensor3D), [B, c.heads, n, c.dim_head]);
     const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B, n, c.heads * c.dim_head]);
     return gainNorm(w, `${p}.to_out.1.g`, linear(w, `${p}.to_out.0`, merged, false));
   }
 
-  private feedForward(w: WeightSource, p: string, x: tf.Tensor): tf.Tensor {
+  private feedForward(w: WeightSource, p: string, x: tf.Tensor, pass?: TrainingPass): tf.Tensor {
     const xn = gainNorm(w, `${p}.0.g`, x);
     const W = w.get(`${p}.1.weight`);
     const half = (W.shape[0] as number) / 2; // the GEGLU halves as two products (no split)
     let h = tf.mul(weightProduct(xn, W, undefined, 0, half), silu(weightProduct(xn, W, undefined, half, 2 * half)));
     if (this.config.normformer) h = gainNorm(w, `${p}.3.g`, h);
+    if (pass) h = pass.dropout(h, this.config.ff_dropout);
     return linear(w, `${p}.5`, h, false);
   }
 
-  private transformer(w: WeightSource, tokens: tf.Tensor): tf.Tensor {
+  private transformer(w: WeightSource, tokens: tf.Tensor, pass?: TrainingPass): tf.Tensor {
     const c = this.config;
     const ct = "causal_transformer";
     const n = tokens.shape[1] as number;
@@ -181,12 +184,17 @@ export class DiffusionPrior {
     let buckets = this.bucketCache.get(n);
     if (!buckets) this.bucketCache.set(n, (buckets = relPosBuckets(n)));
     const table = w.get(`${ct}.rel_pos_bias.relative_attention_bias.weight`);
-    const bias = tf.transpose(tf.reshape(tf.gather(table, tf.tensor1d(buckets, "int32")), [n, n + 1, c.heads]), [2, 0, 1]);
+    // training: the table's rows picked by a one-hot product, which every backend differentiates (gather's gradient,
+    // UnsortedSegmentSum, has no wasm kernel); exact (one nonzero term per output). Inference keeps the gather.
+    const rows = pass
+      ? tf.matMul(tf.oneHot(tf.tensor1d(buckets, "int32"), NUM_BUCKETS, 1, 0, "float32") as tf.Tensor2D, table as tf.Tensor2D)
+      : tf.gather(table, tf.tensor1d(buckets, "int32"));
+    const bias = tf.transpose(tf.reshape(rows, [n, n + 1, c.heads]), [2, 0, 1]);
     for (let i = 0; i < c.depth; i++) {
       const prev = x;
       x = tf.tidy(() => {
-        const h = tf.add(this.attention(w, `${ct}.layers.${i}.0`, prev, bias), prev);
-        return tf.add(this.feedForward(w, `${ct}.layers.${i}.1`, h), h);
+        const h = tf.add(this.attention(w, `${ct}.layers.${i}.0`, prev, bias, pass), prev);
+        return tf.add(this.feedForward(w, `${ct}.layers.${i}.1`, h, pass), h);
       });
     }
     if (c.norm_out) x = gainNorm(w, `${ct}.norm.g`, x, true);
@@ -220,6 +228,19 @@ export class DiffusionPrior {
    * [B, 1, latent_dim]. `useNull` replaces every condition with the learned null tokens (the unconditional branch).
    */
   forward(xT: tf.Tensor, timesteps: Timesteps, cond: PriorConditions, useNull = false, weights: WeightSource = this.weights): tf.Tensor {
+    return this.run(xT, timesteps, cond, { useNull }, weights);
+  }
+
+  /**
+   * The official training forward (`PriorLatentDiffusion.denoise`'s model call): each condition replaced by its
+   * learned null tokens per batch element with its configured probability (`s_*_cond_drop_prob`), and dropout
+   * (`attn_dropout`, `ff_dropout`), all drawn from `pass`. -> [B, 1, latent_dim].
+   */
+  forwardTrain(xT: tf.Tensor, timesteps: Timesteps, cond: PriorConditions, pass: TrainingPass, weights: WeightSource = this.weights): tf.Tensor {
+    return this.run(xT, timesteps, cond, { pass }, weights);
+  }
+
+  private run(xT: tf.Tensor, timesteps: Timesteps, cond: PriorConditions, o: { useNull?: boolean; pass?: TrainingPass }, weights: WeightSource): tf.Tensor {
     const c = this.config;
     const D = c.latent_dim;
     if (xT.rank !== 3 || xT.shape[1] !== 1 || xT.shape[2] !== D) throw new Error(`x_t must be [batch, 1, ${D}], got [${xT.shape}]`);
@@ -237,14 +258,21 @@ export class DiffusionPrior {
     const w = weights;
     return tf.tidy(() => {
       const lin = (name: string, x: tf.Tensor, inDim: number) => (inDim === D ? x : linear(w, name, x));
-      const pick = (x: tf.Tensor, nullName: string) => (useNull ? tf.tile(w.get(nullName), [B, 1, 1]) : x);
+      // the learned null tokens replace a condition: all of them (the unconditional branch), or per batch element
+      // with the condition's drop probability (training)
+      const pick = (x: tf.Tensor, nullName: string, dropProb: number) => {
+        if (o.useNull) return tf.tile(w.get(nullName), [B, 1, 1]);
+        if (!o.pass || dropProb <= 0) return x;
+        const drop = tf.tensor3d(o.pass.bernoulli(B, dropProb), [B, 1, 1]);
+        return tf.add(tf.mul(x, tf.sub(1, drop)), tf.mul(w.get(nullName), drop));
+      };
       const tokens: tf.Tensor[] = [];
-      if (cond.speakerAudio) tokens.push(pick(lin("to_audio_encodings", cond.speakerAudio, c.audio_dim), "null_s_audio_encodings"));
-      if (cond.speakerLatent) tokens.push(pick(lin("to_speaker_latentemb", cond.speakerLatent, c.speaker_emb_dim), "null_s_latent_embed"));
-      if (cond.speaker3dmm) tokens.push(pick(lin("to_speaker_3dmmenc", cond.speaker3dmm, c._3dmm_dim), "null_s_3dmm_encodings"));
+      if (cond.speakerAudio) tokens.push(pick(lin("to_audio_encodings", cond.speakerAudio, c.audio_dim), "null_s_audio_encodings", c.s_audio_cond_drop_prob));
+      if (cond.speakerLatent) tokens.push(pick(lin("to_speaker_latentemb", cond.speakerLatent, c.speaker_emb_dim), "null_s_latent_embed", c.s_latentemb_cond_drop_prob));
+      if (cond.speaker3dmm) tokens.push(pick(lin("to_speaker_3dmmenc", cond.speaker3dmm, c._3dmm_dim), "null_s_3dmm_encodings", c.s_3dmm_cond_drop_prob));
       tokens.push(this.timeEmbed(w, timesteps), xT);
       if (c.use_learned_query) tokens.push(tf.tile(tf.reshape(w.get("learned_query"), [1, 1, D]), [B, 1, 1]));
-      const out = this.transformer(w, tf.concat(tokens, 1));
+      const out = this.transformer(w, tf.concat(tokens, 1), o.pass);
       return tf.slice(out, [0, (out.shape[1] as number) - 1, 0], [B, 1, D]);
     });
   }

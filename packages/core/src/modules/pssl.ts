@@ -8,6 +8,13 @@ import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { PersonSpecificConfig } from "../config";
 import { encoderLayer, linear, shapes } from "./nn";
+import type { TrainingPass } from "./training-pass";
+
+/**
+ * Dropout of the encoder layers in training: the official PSSL builds torch.nn.TransformerEncoderLayer without a
+ * dropout argument, so torch's default 0.1 applies (its `drop_prob` is the input dropout).
+ */
+export const PSSL_LAYER_DROPOUT = 0.1;
 
 export function psslParameterShapes(c: PersonSpecificConfig): Map<string, number[]> {
   const m = new Map<string, number[]>();
@@ -54,6 +61,18 @@ export class PersonSpecificEncoder {
 
   /** history [B, T, in_features] -> { feat [B, embed_dim], proj [B, proj_dim] (unit norm) }. Caller disposes. */
   forward(history: tf.Tensor, weights: WeightSource = this.weights): { feat: tf.Tensor2D; proj: tf.Tensor2D } {
+    return this.run(history, weights);
+  }
+
+  /**
+   * The training forward: dropout `drop_prob` on the embedded tokens and {@link PSSL_LAYER_DROPOUT} in the encoder
+   * layers, drawn from `pass`. Shapes as {@link forward}.
+   */
+  forwardTrain(history: tf.Tensor, pass: TrainingPass, weights: WeightSource = this.weights): { feat: tf.Tensor2D; proj: tf.Tensor2D } {
+    return this.run(history, weights, pass);
+  }
+
+  private run(history: tf.Tensor, weights: WeightSource, pass?: TrainingPass): { feat: tf.Tensor2D; proj: tf.Tensor2D } {
     const c = this.config;
     if (history.rank !== 3 || history.shape[2] !== c.in_features) {
       throw new Error(`listener history must be [batch, frames, ${c.in_features}], got [${history.shape}]`);
@@ -70,9 +89,10 @@ export class PersonSpecificEncoder {
         if (!this.table || this.table.length < (T + 1) * D) this.table = sinusoidalTable(c.max_len, D);
         x = tf.add(x, tf.tensor3d(this.table.subarray(0, (T + 1) * D), [1, T + 1, D]));
       } else x = tf.add(x, w.get("pos_embed"));
+      if (pass) x = pass.dropout(x, c.drop_prob);
       for (let i = 0; i < c.num_layers; i++) {
         const prev = x;
-        x = tf.tidy(() => encoderLayer(w, `transformer.layers.${i}`, prev, c.num_heads, "relu"));
+        x = tf.tidy(() => encoderLayer(w, `transformer.layers.${i}`, prev, c.num_heads, "relu", pass && { pass, rate: PSSL_LAYER_DROPOUT }));
       }
       const feat = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
       let p: tf.Tensor = feat;

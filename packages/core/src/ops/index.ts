@@ -1,6 +1,8 @@
 // @perfrdiff/core/ops: the backend-neutral ops the model code calls. Each runs core's kernel where the active backend
 // has one (see @perfrdiff/core/kernels) and composed tfjs ops elsewhere.
 export { addLayerNorm } from "./layer-norm";
+export { detach } from "./detach";
+export { dropout } from "./dropout";
 export { gelu } from "./gelu";
 export { AttentionMemory, multiHeadAttention, packedAttention, projectKeysValues } from "./attention";
 export type { PackedAttention, PackedSource } from "./attention";

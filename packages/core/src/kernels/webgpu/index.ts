@@ -5,6 +5,7 @@ import { adamWParamKernel } from "./adamw-param";
 import { attentionGradients, attentionKernels } from "./attention";
 import { attentionGradInputKernel } from "./attention-grad-input";
 import { attentionGradScoresKernel } from "./attention-grad-scores";
+import { dropoutGradient, dropoutKernel } from "./dropout";
 import { geluGradient, geluKernel } from "./gelu";
 import { geluGradKernel } from "./gelu-grad";
 import { layerNormGradients, layerNormKernels } from "./layer-norm";
@@ -18,5 +19,6 @@ export const webgpuKernels: tf.KernelConfig[] = [
   attentionGradInputKernel,
   adamWMomentsKernel,
   adamWParamKernel,
+  dropoutKernel,
 ];
-export const webgpuGradients: tf.GradConfig[] = [...layerNormGradients, geluGradient, ...attentionGradients];
+export const webgpuGradients: tf.GradConfig[] = [...layerNormGradients, geluGradient, ...attentionGradients, dropoutGradient];
