@@ -129,6 +129,83 @@ export interface MainModelConfig {
   modified_layers: string[];
   predict: "shift" | "offset" | "weight";
   modify: "all" | "kv";
+  /** The official regulariser: regular_w x the sum of the L2 norms of the predicted edits, when true. */
+  regularization: boolean;
+  regular_w: number;
+  /** Ours: the edits' rank (low-rank PWSG); null is the official full rank. */
+  rank: number | null;
+}
+
+/** The emotion VAE's training (the official code ships none; our choices, see the core README). */
+export interface EmbedderTraining {
+  epochs: number;
+  /** windows of window_size frames per step */
+  batch_size: number;
+  lr: number;
+  weight_decay: number;
+  betas: [number, number];
+  /** the official MSELoss_AE_v2's weights: reconstruction, KL, coefficient regression */
+  w_mse: number;
+  w_kld: number;
+  w_coeff: number;
+}
+
+/** GAFRG (prior + denoiser), as the official train_diffusion.py with configs/diffusion_model.yaml. */
+export interface GafrgTraining {
+  epochs: number;
+  /** speaker clips per step */
+  batch_size: number;
+  /** appropriate listener reactions per speaker clip (replicated at random when fewer exist) */
+  k_appro: number;
+  lr: number;
+  weight_decay: number;
+  betas: [number, number];
+  /** clip_grad_norm_ to max_grad_norm when true */
+  clip_grad: boolean;
+  max_grad_norm: number;
+  /** "cosine_annealing": CosineAnnealingLR stepped once per epoch from the end of epoch `cosine_start_epoch` */
+  scheduler: "cosine_annealing" | "none";
+  /** the cosine's period in epochs; null: the official T_max = len(data_loader), the steps of an epoch */
+  cosine_t_max: number | null;
+  cosine_start_epoch: number;
+  /** DiffusionLoss multipliers: [the prior's latent MSE, the decoded MSE] */
+  losses_multipliers: [number, number];
+  temporal_loss_w: number;
+}
+
+/** PSSL with the supervised contrastive loss (no official script; the paper's settings). */
+export interface PsslTraining {
+  epochs: number;
+  /** speaker clips per step; every appropriate reaction of each is a sample, labelled by its listener */
+  batch_size: number;
+  lr: number;
+  weight_decay: number;
+  betas: [number, number];
+  /** cosine annealing over `cosine_t_max` epochs (null: all of them), stepped at the end of every epoch */
+  scheduler: "cosine_annealing" | "none";
+  cosine_t_max: number | null;
+  temperature: number;
+  base_temperature: number;
+}
+
+/** PWSG with GAFRG and PSSL frozen, as the official train_rewrite_weight.py. */
+export interface PwsgTraining {
+  epochs: number;
+  batch_size: number;
+  k_appro: number;
+  lr: number;
+  momentum: number;
+  weight_decay: number;
+}
+
+export interface TrainingConfig {
+  seed: number;
+  /** frames of a clip the loaders use (the official clip_length) */
+  clip_length: number;
+  embedder: EmbedderTraining;
+  gafrg: GafrgTraining;
+  pssl: PsslTraining;
+  pwsg: PwsgTraining;
 }
 
 export interface PerFRDiffConfig {
@@ -139,6 +216,8 @@ export interface PerFRDiffConfig {
   /** Present in rewrite_weight.yaml only. */
   main_model?: { args: MainModelConfig };
   trainer: { checkpoint_dir: string; [k: string]: unknown };
+  /** How each stage trains (`perfrdiff train`); the official settings unless the YAML says otherwise. */
+  training: TrainingConfig;
 }
 
 export class ConfigError extends Error {
@@ -198,7 +277,7 @@ function merge<T extends object>(defaults: T, given: unknown, where: string): T 
   const out = { ...defaults } as Record<string, unknown>;
   for (const [k, v] of Object.entries((given as Obj) ?? {})) {
     const d = (defaults as Record<string, unknown>)[k];
-    if (d !== undefined && v !== null && typeof d !== typeof v && !(Array.isArray(d) && Array.isArray(v))) {
+    if (d !== undefined && d !== null && v !== null && typeof d !== typeof v && !(Array.isArray(d) && Array.isArray(v))) {
       throw new ConfigError(`${where}.${k}: expected a ${typeof d}, got ${JSON.stringify(v)}`);
     }
     out[k] = v;
@@ -223,6 +302,86 @@ function scheduler(given: unknown, where: string): SchedulerConfig {
     if (!Number.isInteger(s[k]) || s[k] < 1) throw new ConfigError(`${where}.${k} must be a whole number >= 1, got ${s[k]}`);
   }
   return s;
+}
+
+/** The official training settings, and ours where the official code has no training script (embedder, PSSL). */
+const DEFAULT_TRAINING: TrainingConfig = {
+  seed: 1234,
+  clip_length: 750,
+  embedder: { epochs: 50, batch_size: 64, lr: 1e-3, weight_decay: 1e-4, betas: [0.9, 0.999], w_mse: 1, w_kld: 1e-4, w_coeff: 1 },
+  gafrg: {
+    epochs: 500, batch_size: 4, k_appro: 10, lr: 1e-4, weight_decay: 1e-4, betas: [0.9, 0.999], clip_grad: false,
+    max_grad_norm: 5, scheduler: "cosine_annealing", cosine_t_max: null, cosine_start_epoch: 5, losses_multipliers: [1, 1], temporal_loss_w: 0,
+  },
+  pssl: {
+    epochs: 50, batch_size: 3, lr: 1e-4, weight_decay: 1e-4, betas: [0.9, 0.999], scheduler: "cosine_annealing", cosine_t_max: null, temperature: 0.07,
+    base_temperature: 0.07,
+  },
+  pwsg: { epochs: 100, batch_size: 1, k_appro: 1, lr: 1e-3, momentum: 0.9, weight_decay: 1e-4 },
+};
+
+/**
+ * The training settings: the defaults, then what an official YAML says in its own sections (diffusion_model.yaml's
+ * optimizer / loss / dataset / trainer for GAFRG; rewrite_weight.yaml's, recognised by main_model.optimizer_hypernet,
+ * for PWSG), then our `training` section.
+ */
+function trainingConfig(root: Obj): TrainingConfig {
+  const t: TrainingConfig = JSON.parse(JSON.stringify(DEFAULT_TRAINING));
+  const get = (path: string[]): unknown => path.reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), root);
+  const num = (path: string[]) => {
+    const v = get(path);
+    if (v === undefined || v === null) return undefined;
+    const n = typeof v === "string" ? Number(v) : v; // YAML 1.2 reads 1e-4 as a string
+    if (typeof n !== "number" || !Number.isFinite(n)) throw new ConfigError(`${path.join(".")}: expected a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const assign = <T extends object>(target: T, key: keyof T, value: unknown) => {
+    if (value !== undefined) (target as Record<string, unknown>)[key as string] = value;
+  };
+  const rewrite = isObj(get(["main_model", "optimizer_hypernet"]));
+  if (rewrite) {
+    assign(t.pwsg, "lr", num(["main_model", "optimizer_hypernet", "args", "lr"]));
+    assign(t.pwsg, "momentum", num(["main_model", "optimizer_hypernet", "args", "momentum"]));
+    assign(t.pwsg, "weight_decay", num(["main_model", "optimizer_hypernet", "args", "weight_decay"]));
+    assign(t.pwsg, "epochs", num(["trainer", "epochs"]));
+    assign(t.pwsg, "batch_size", num(["dataset", "batch_size"]));
+    assign(t.pwsg, "k_appro", num(["dataset", "k_appro"]));
+  } else if (isObj(get(["optimizer"]))) {
+    const g = t.gafrg;
+    assign(g, "lr", num(["optimizer", "args", "lr"]));
+    assign(g, "weight_decay", num(["optimizer", "args", "weight_decay"]));
+    const beta = get(["optimizer", "args", "beta"]);
+    if (Array.isArray(beta)) g.betas = [Number(beta[0]), Number(beta[1])];
+    assign(g, "scheduler", get(["optimizer", "scheduler"]) ?? undefined);
+    assign(g, "epochs", num(["trainer", "epochs"]));
+    assign(g, "clip_grad", get(["trainer", "clip_grad"]) ?? undefined);
+    assign(g, "batch_size", num(["dataset", "batch_size"]));
+    assign(g, "k_appro", num(["dataset", "k_appro"]));
+    const mult = get(["loss", "args", "losses_multipliers"]);
+    if (Array.isArray(mult)) g.losses_multipliers = [Number(mult[0]), Number(mult[1])];
+    assign(g, "temporal_loss_w", num(["loss", "args", "temporal_loss_w"]));
+  }
+  assign(t, "seed", num(["trainer", "seed"]));
+  assign(t, "clip_length", num(["dataset", "clip_length"]));
+  const ours = root.training;
+  if (ours !== undefined && ours !== null) {
+    if (!isObj(ours)) throw new ConfigError("training is not a mapping");
+    for (const [k, v] of Object.entries(ours)) {
+      if (k === "seed" || k === "clip_length") (t as unknown as Record<string, unknown>)[k] = v;
+      else if (k in t) (t as unknown as Record<string, unknown>)[k] = merge((t as unknown as Record<string, object>)[k]!, v, `training.${k}`);
+      else throw new ConfigError(`training.${k} is not a training stage (embedder, gafrg, pssl, pwsg)`);
+    }
+  }
+  for (const [stage, v] of Object.entries(t)) {
+    if (!isObj(v)) continue;
+    for (const k of ["epochs", "batch_size", "k_appro"]) {
+      const n = (v as Record<string, unknown>)[k];
+      if (n !== undefined && (!Number.isInteger(n) || (n as number) < 1)) throw new ConfigError(`training.${stage}.${k} must be a whole number >= 1, got ${JSON.stringify(n)}`);
+    }
+  }
+  oneOf(t.gafrg.scheduler, ["cosine_annealing", "none"], "training.gafrg.scheduler");
+  oneOf(t.pssl.scheduler, ["cosine_annealing", "none"], "training.pssl.scheduler");
+  return t;
 }
 
 /** Builds a typed config from a parsed YAML object, filling the official defaults. */
@@ -252,15 +411,21 @@ export function configFromObject(root: unknown): PerFRDiffConfig {
     },
     diffusion_decoder: { args: deArgs, scheduler: scheduler(de.scheduler, "diffusion_decoder.scheduler") },
     trainer: { ...tr, checkpoint_dir: String(tr.checkpoint_dir ?? "./checkpoints") },
+    training: trainingConfig(root),
   };
   if (mm) {
     const a = merge<MainModelConfig>(
-      { input_dim: 512, latent_dim: 1024, embed_dim: 512, num_shared_layers: 1, modified_layers: [], predict: "shift", modify: "all" },
+      {
+        input_dim: 512, latent_dim: 1024, embed_dim: 512, num_shared_layers: 1, modified_layers: [], predict: "shift", modify: "all",
+        regularization: false, regular_w: 0, rank: null as number | null,
+      },
       mm.args,
       "main_model.args",
     );
     if (!["all", "kv"].includes(a.modify)) throw new ConfigError(`main_model.args.modify '${a.modify}' must be all or kv`);
     if (!["shift", "offset", "weight"].includes(a.predict)) throw new ConfigError(`main_model.args.predict '${a.predict}' must be shift, offset or weight`);
+    if (a.rank !== null && !(Number.isInteger(a.rank) && a.rank >= 1)) throw new ConfigError(`main_model.args.rank must be a whole number >= 1 or null (full rank), got ${JSON.stringify(a.rank)}`);
+    a.regular_w = Number(a.regular_w);
     cfg.main_model = { args: a };
   }
   return cfg;
@@ -329,4 +494,51 @@ main_model:
 /** The official PerFRDiff configuration (rewrite_weight.yaml's model settings). */
 export function officialConfig(): PerFRDiffConfig {
   return parseConfig(OFFICIAL_MODEL_YAML);
+}
+
+/**
+ * The `small` preset: the official architecture at widths of 64-128 with fewer layers (about 0.4 M parameters
+ * instead of 29 M for GAFRG), a 250-frame PSSL history, a rank-4 PWSG, and training schedules that learn something
+ * useful in minutes on a 2-core CPU. Not comparable with published numbers; for development, tests and the demo.
+ */
+export const SMALL_MODEL_YAML = `
+person_specific:
+  args: { embed_dim: 64, num_heads: 4, num_layers: 2, mlp_dim: 128, seq_len: 250, proj_dim: 64, max_len: 1000 }
+latent_embedder:
+  args: { hidden_dim: 64, z_dim: 64, emb_dims: [64, 64] }
+diffusion_prior:
+  args: { depth: 2, speaker_emb_dim: 64, latent_dim: 64, dim_head: 16, ff_mult: 2, num_time_emb_channels: 32, s_audio_cond_drop_prob: 0.0, s_latentemb_cond_drop_prob: 0.0, s_3dmm_cond_drop_prob: 0.0, guidance_scale: 1.0 }
+  scheduler: { k: 1 }
+diffusion_decoder:
+  args: { latent_dim: 64, ff_size: 128, num_layers: 3, num_heads: 4, time_encoded_dim: 32, l_embed_dim: 64, s_embed_dim: 64, personal_emb_dim: 64, l_latent_embed_drop_prob: 1.0, l_personal_embed_drop_prob: 1.0, s_emotion_enc_drop_prob: 1.0, past_l_emotion_drop_prob: 1.0 }
+  scheduler: { k: 1, num_inference_timesteps: 50 }
+trainer:
+  checkpoint_dir: ./checkpoints/small
+main_model:
+  args:
+    input_dim: 64
+    latent_dim: 128
+    embed_dim: 64
+    num_shared_layers: 2
+    modified_layers: [diffusion_decoder.model.decoder.layers.1.multihead_attn, diffusion_decoder.model.decoder.layers.2.multihead_attn, diffusion_decoder.model.to_emotion_feat]
+    predict: shift
+    modify: all
+    rank: 4
+training:
+  seed: 1234
+  embedder: { epochs: 40, batch_size: 64, lr: 0.002 }
+  gafrg: { epochs: 60, batch_size: 4, k_appro: 10, lr: 0.001, cosine_t_max: 60 }
+  pssl: { epochs: 60, batch_size: 3, lr: 0.0005 }
+  pwsg: { epochs: 20, lr: 0.01 }
+`;
+
+/** The model and training presets `perfrdiff train --preset` offers. */
+export const PRESETS = { official: OFFICIAL_MODEL_YAML, small: SMALL_MODEL_YAML } as const;
+export type PresetName = keyof typeof PRESETS;
+
+/** A preset's configuration. */
+export function presetConfig(name: PresetName): PerFRDiffConfig {
+  const yaml = PRESETS[name];
+  if (!yaml) throw new ConfigError(`unknown preset '${String(name)}'; expected one of ${Object.keys(PRESETS).join(", ")}`);
+  return parseConfig(yaml);
 }
