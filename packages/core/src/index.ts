@@ -21,15 +21,21 @@ export { loadModel, loadModelConfig } from "./weights/loader";
 export type { CheckpointSource, LoadModelOptions, LoadedModel, ModuleWeights } from "./weights/loader";
 export { MODULE_NAMES, requiredModules } from "./weights/modules";
 export type { ModuleName } from "./weights/modules";
-export { ConfigError, OFFICIAL_MODEL_YAML, configFromObject, loadConfig, officialConfig, parseConfig } from "./config";
+export { ConfigError, OFFICIAL_MODEL_YAML, PRESETS, SMALL_MODEL_YAML, configFromObject, loadConfig, officialConfig, parseConfig, presetConfig } from "./config";
 export type {
   DenoiserConfig,
   DiffusionPriorConfig,
   LatentEmbedderConfig,
+  EmbedderTraining,
+  GafrgTraining,
   MainModelConfig,
   PerFRDiffConfig,
   PersonSpecificConfig,
+  PresetName,
+  PsslTraining,
+  PwsgTraining,
   SchedulerConfig,
+  TrainingConfig,
 } from "./config";
 export { BACKEND_NAMES, useBackend } from "./backend";
 export type { BackendName, BackendOptions } from "./backend";

@@ -40,7 +40,8 @@ function checkNumber(name: string, v: number, ok: (v: number) => boolean, what: 
  * ```
  */
 export class AdamW {
-  readonly lr: number;
+  /** The learning rate of the next step (a schedule may change it between steps). */
+  lr: number;
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
@@ -152,7 +153,7 @@ export class AdamW {
 
   /** Moves the moments out of the groups, one m and v per variable (the composed ops' layout). */
   private toSeparate(): void {
-    for (const { members, sizes, offsets, moments } of this.groups!) {
+    for (const { members, sizes, offsets, moments } of this.groups ?? []) {
       members.forEach((v, k) => {
         const [m, sq] = tf.tidy(() => [0, 1].map((part) => tf.reshape(tf.slice(moments, 2 * offsets[k]! + part * sizes[k]!, sizes[k]!), v.shape)));
         this.moments.set(v.name, [tf.keep(m!), tf.keep(sq!)]);
@@ -174,6 +175,36 @@ export class AdamW {
       tf.dispose(grads);
     }
     return value;
+  }
+
+  /**
+   * The optimiser's state: step counts and moments m, v per variable name (copies, the caller disposes them), for a
+   * training run's checkpoint.
+   */
+  state(): { steps: number; counts: Record<string, number>; moments: Map<string, [tf.Tensor, tf.Tensor]> } {
+    const moments = new Map<string, [tf.Tensor, tf.Tensor]>();
+    for (const [name, [m, v]] of this.moments) moments.set(name, [tf.clone(m), tf.clone(v)]);
+    for (const { members, sizes, offsets, moments: packed } of this.groups ?? []) {
+      members.forEach((v, k) => {
+        const [m, sq] = tf.tidy(() => [0, 1].map((part) => tf.reshape(tf.slice(packed, 2 * offsets[k]! + part * sizes[k]!, sizes[k]!), v.shape)));
+        moments.set(v.name, [m!, sq!]);
+      });
+    }
+    return { steps: this.steps, counts: Object.fromEntries(this.counts), moments };
+  }
+
+  /** Restores a state made by {@link state} (the moments are copied; names must be this optimiser's variables). */
+  load(state: { steps: number; counts: Record<string, number>; moments: Map<string, [tf.Tensor, tf.Tensor]> }): void {
+    for (const name of [...state.moments.keys(), ...Object.keys(state.counts)]) {
+      if (!this.names.has(name)) throw new AdamWError(`saved state for ${name}, which is not one of this optimiser's variables`);
+    }
+    this.toSeparate();
+    for (const pair of this.moments.values()) tf.dispose(pair);
+    this.moments.clear();
+    for (const [name, [m, v]] of state.moments) this.moments.set(name, [tf.keep(tf.clone(m)), tf.keep(tf.clone(v))]);
+    this.counts.clear();
+    for (const [name, n] of Object.entries(state.counts)) this.counts.set(name, n);
+    this.steps = state.steps;
   }
 
   /** Frees the moments. */

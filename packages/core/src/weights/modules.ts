@@ -60,7 +60,7 @@ export function hypernetTargets(cfg: PerFRDiffConfig): EditTarget[] {
   });
 }
 
-/** The PWSG configuration of the official rewrite_weight.yaml (optionally low rank). */
+/** The PWSG configuration of a configuration's main_model (its rank unless `rank` overrides it). */
 export function pwsgConfig(cfg: PerFRDiffConfig, rank?: number): PWSGConfig {
   const mm = cfg.main_model?.args;
   if (!mm) throw new Error("config has no main_model section (use rewrite_weight.yaml)");
@@ -70,7 +70,7 @@ export function pwsgConfig(cfg: PerFRDiffConfig, rank?: number): PWSGConfig {
     numSharedLayers: mm.num_shared_layers,
     targets: hypernetTargets(cfg),
     predict: mm.predict,
-    rank,
+    rank: rank ?? mm.rank ?? undefined,
   };
 }
 
