@@ -6,6 +6,7 @@ import { registerSynth } from "./commands/synth";
 import { registerImportTorch } from "./commands/import-torch";
 import { registerVerifyTorch } from "./commands/verify-torch";
 import { registerComplexity } from "./commands/complexity";
+import { registerTrain } from "./commands/train";
 
 const program = new Command();
 program
@@ -14,6 +15,7 @@ program
   .showHelpAfterError();
 
 registerGenerate(program);
+registerTrain(program);
 registerEval(program);
 registerFeatures(program);
 registerSynth(program);

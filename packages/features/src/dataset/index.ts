@@ -5,4 +5,6 @@ export type { ReactModality, ReactPairRow } from "./layout";
 export { parseNeighbours, ReactDataset } from "./reader";
 export type { DatasetProblem, OpenOptions, ReactItem, ReactSample, SampleOptions, ValidateOptions } from "./reader";
 export { ReactLayoutWriter } from "./writer";
+export { loadCorpus } from "./corpus";
+export type { CorpusItem, LoadCorpusOptions, LoadedCorpus } from "./corpus";
 export type { ClipFiles } from "./writer";
