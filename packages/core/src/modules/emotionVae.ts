@@ -6,7 +6,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { LatentEmbedderConfig } from "../config";
-import { gruCell, linear, shapes } from "./nn";
+import { matmulLast } from "../ops/matmul";
+import { weightProduct } from "../ops/linear";
+import { gruStep, linear, shapes } from "./nn";
 import type { TrainingPass } from "./training-pass";
 
 /** What the VAE's training forward returns (the official forward's outputs). */
@@ -58,9 +60,10 @@ export class EmotionVAE {
     const w = this.weights;
     return tf.tidy(() => {
       const [B, W] = emotion.shape;
-      const steps = tf.unstack(emotion, 1) as tf.Tensor2D[];
+      // the input side of every step's gates in one product
+      const gates = tf.unstack(weightProduct(emotion, w.get("x_rnn.rnn_f.weight_ih"), w.get("x_rnn.rnn_f.bias_ih")), 1) as tf.Tensor2D[];
       let h = tf.zeros([B, this.config.hidden_dim]) as tf.Tensor2D;
-      for (let t = 0; t < W; t++) h = gruCell(w, "x_rnn.rnn_f", steps[t], h);
+      for (let t = 0; t < W; t++) h = gruStep(w, "x_rnn.rnn_f", gates[t]!, h);
       return h;
     });
   }
@@ -85,11 +88,18 @@ export class EmotionVAE {
       const B = z.shape[0];
       let hy = linear(w, "fc_z_dec", z) as tf.Tensor2D;
       if (pass) hy = pass.dropout(hy, c.dropout) as tf.Tensor2D;
-      let h = tf.zeros([B, c.hidden_dim]) as tf.Tensor2D;
-      let y = tf.zeros([B, c.emotion_dim]) as tf.Tensor2D;
+      // the step input is [hy, y]: hy's part of the input gates is the same at every step, computed once; the first
+      // step's y is 0
+      const Wih = w.get("d_rnn.rnn_f.weight_ih") as tf.Tensor2D;
+      const H = c.hidden_dim;
+      const fromHy = matmulLast(hy, tf.transpose(tf.slice(Wih, [0, 0], [3 * H, H])) as tf.Tensor2D, w.get("d_rnn.rnn_f.bias_ih")) as tf.Tensor2D;
+      const fromY = tf.transpose(tf.slice(Wih, [0, H], [3 * H, c.emotion_dim])) as tf.Tensor2D;
+      let h = tf.zeros([B, H]) as tf.Tensor2D;
+      let y: tf.Tensor2D | null = null;
       const ys: tf.Tensor2D[] = [];
       for (let t = 0; t < c.window_size; t++) {
-        h = gruCell(w, "d_rnn.rnn_f", tf.concat([hy, y], 1), h);
+        const gi = y ? (tf.add(fromHy, matmulLast(y, fromY)) as tf.Tensor2D) : fromHy;
+        h = gruStep(w, "d_rnn.rnn_f", gi, h);
         let m: tf.Tensor = h;
         c.emb_dims.forEach((_, i) => (m = tf.tanh(linear(w, `d_mlp.affine_layers.${i}`, m))));
         y = linear(w, "d_out", m) as tf.Tensor2D;

@@ -108,16 +108,19 @@ export function encoderLayer(
   return h;
 }
 
-/** One torch.nn.GRUCell step (gate order r, z, n). x [B, in], h [B, H] -> [B, H]. */
-export function gruCell(w: WeightSource, prefix: string, x: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
-  const gi = weightProduct(x, w.get(`${prefix}.weight_ih`), w.get(`${prefix}.bias_ih`));
+/**
+ * One torch.nn.GRUCell step (gate order r, z, n) from the input's gate pre-activations gi = x W_ih^T + b_ih [B, 3H], for callers that compute them
+ * for many steps in one product (an RNN over known inputs). r and z share one sigmoid (fewer kernels per step: at
+ * the small preset a step's kernels cost more than their arithmetic). h [B, H] -> [B, H].
+ */
+export function gruStep(w: WeightSource, prefix: string, gi: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
+  const H = h.shape[1];
   const gh = weightProduct(h, w.get(`${prefix}.weight_hh`), w.get(`${prefix}.bias_hh`));
-  const [ir, iz, inn] = tf.split(gi, 3, 1);
-  const [hr, hz, hn] = tf.split(gh, 3, 1);
-  const r = tf.sigmoid(tf.add(ir, hr));
-  const z = tf.sigmoid(tf.add(iz, hz));
-  const n = tf.tanh(tf.add(inn, tf.mul(r, hn)));
-  return tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as tf.Tensor2D;
+  const [irz, inn] = tf.split(gi, [2 * H, H], 1);
+  const [hrz, hn] = tf.split(gh, [2 * H, H], 1);
+  const [r, z] = tf.split(tf.sigmoid(tf.add(irz!, hrz!)), 2, 1);
+  const n = tf.tanh(tf.add(inn!, tf.mul(r!, hn!)));
+  return tf.add(tf.mul(tf.sub(1, z!), n), tf.mul(z!, h)) as tf.Tensor2D;
 }
 
 /** Parameter shapes of common blocks (PyTorch names), for checkpoint validation and complexity counts. */

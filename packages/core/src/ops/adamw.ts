@@ -1,5 +1,5 @@
 /**
- * AdamW's update as ops: on backends with core's AdamW kernels (WebGPU) one dispatch updates the moments of a group
+ * AdamW's update as ops: on backends with core's AdamW kernels (WebGPU, wasm) one kernel updates the moments of a group
  * of variables in place and one per variable makes its new value; `training/adamw.ts` composes tfjs ops elsewhere.
  */
 import type * as tf from "@tensorflow/tfjs";
@@ -22,7 +22,7 @@ export interface AdamWStep {
   eps: number;
 }
 
-/** Whether the grouped AdamW kernels run on the active backend. */
+/** Whether the grouped AdamW kernels run on the active backend (WebGPU, wasm). */
 export function groupedAdamW(): boolean {
   return hasKernel(ADAMW_MOMENTS) && hasKernel(ADAMW_PARAM);
 }

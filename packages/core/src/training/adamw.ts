@@ -4,7 +4,8 @@
  *
  * Why not tfjs's Adam: it has no decoupled decay, and it composes ~15 kernels per variable; on WebGPU, where every
  * dispatch costs ~0.1 ms of CPU, that was ~2100 dispatches per step of the 146-variable denoiser. Here a step is one
- * dispatch per variable plus one per 7 variables on WebGPU (core's AdamW kernels), and 13 tfjs ops per variable elsewhere.
+ * kernel per variable plus one per 7 variables on WebGPU and wasm (core's AdamW kernels), and 13 tfjs ops per
+ * variable elsewhere.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ADAMW_GROUP, adamWGroupMoments, adamWParam, groupedAdamW } from "../ops/adamw";
@@ -51,7 +52,7 @@ export class AdamW {
   private readonly counts = new Map<string, number>();
   /** Moments m and v per variable (the composed ops' layout)... */
   private readonly moments = new Map<string, [tf.Tensor, tf.Tensor]>();
-  /** ...or, on WebGPU, per group of variables in one tensor (see adamWGroupMoments); null while not in use. */
+  /** ...or, with core's kernels (WebGPU, wasm), per group of variables in one tensor (see adamWGroupMoments); null while not in use. */
   private groups: { members: tf.Variable[]; sizes: number[]; offsets: number[]; moments: tf.Tensor }[] | null = null;
   private steps = 0;
   private disposed = false;
@@ -113,7 +114,7 @@ export class AdamW {
       next.dispose(); // the variable keeps the data
     };
     if (this.groups) {
-      // WebGPU: one in-place dispatch for the moments of each group, one per variable for its value
+      // core's kernels: one in-place kernel for the moments of each group, one per variable for its value
       for (const group of this.groups) {
         adamWGroupMoments(group.moments, group.sizes, group.members.map((v) => grads[v.name] ?? null), b1, b2);
         group.members.forEach((v, k) => {
@@ -135,7 +136,7 @@ export class AdamW {
     }
   }
 
-  /** Moves the moments into groups for the WebGPU kernels (variables in order, ADAMW_GROUP per group). */
+  /** Moves the moments into groups for core's kernels (variables in order, ADAMW_GROUP per group). */
   private toGroups(): void {
     this.groups = [];
     for (let i = 0; i < this.variables.length; i += ADAMW_GROUP) {

@@ -11,17 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { BATCH_MATMUL } from "../names";
 import { runKernel } from "../run";
-
-/** The parts of tfjs-wasm's BackendWasm that the kernel uses (tfjs-backend-wasm is pinned to 4.22.0). */
-interface WasmBackend {
-  wasm: {
-    cwrap(name: string, ret: null, args: string[]): (...a: unknown[]) => void;
-    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
-  };
-  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
-  dataIdNextNumber: number;
-  makeOutput(shape: number[], dtype: string): tf.TensorInfo;
-}
+import type { WasmBackend } from "./heap";
 
 const fusedMatMul = new WeakMap<object, (...a: unknown[]) => void>();
 const shapeBytes = (s: number[]) => new Uint8Array(new Int32Array(s).buffer);
