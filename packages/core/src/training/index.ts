@@ -5,7 +5,7 @@ export type { AdamWOptions } from "./adamw";
 export { SGD } from "./sgd";
 export type { SGDOptions } from "./sgd";
 export { officialCosineRate } from "./schedule";
-export { gaussianKl, mse, supConLoss, temporalLoss } from "./losses";
+export { gaussianKl, l2Norm, mse, supConLoss, temporalLoss } from "./losses";
 export { checkCorpus } from "./corpus";
 export type { CorpusItem, TrainingCorpus } from "./corpus";
 export { STAGE_MODULES, TRAIN_STAGES, embedderStage, gafrgStage, psslStage, pwsgStage } from "./stages";

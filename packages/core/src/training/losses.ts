@@ -51,3 +51,24 @@ export function supConLoss(features: tf.Tensor2D, labels: ArrayLike<number>, tem
     return tf.mean(tf.mul(meanLogProbPos, -(temperature / baseTemperature))) as tf.Scalar;
   });
 }
+
+/**
+ * The L2 norm of a whole tensor, with torch's gradient at 0 (zero, where tfjs's sqrt(sum(x^2)) gives 0/0 = NaN): the
+ * PWSG regulariser's norms start at exactly 0, as the hypernetwork's last layers are initialised to zero.
+ */
+export function l2Norm(x: tf.Tensor): tf.Scalar {
+  return safeNorm(x) as tf.Scalar;
+}
+
+const safeNorm = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const value = tf.sqrt(tf.sum(tf.square(x)));
+  save([x, value]);
+  return {
+    value,
+    // x / |x| where |x| > 0, else 0
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], [xs, norm]: tf.Tensor[]) => {
+      const positive = tf.greater(norm!, 0);
+      return tf.mul(tf.mul(dy as tf.Tensor, tf.cast(positive, "float32")), tf.div(xs!, tf.where(positive, norm!, tf.onesLike(norm!))));
+    },
+  };
+}) as never) as (x: tf.Tensor) => tf.Tensor;

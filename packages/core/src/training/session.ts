@@ -31,8 +31,6 @@ export interface TrainingSessionOptions {
   epochs?: number;
   /** Checkpoint every this many steps (default: once per epoch); always at the end and at a stop. */
   checkpointEvery?: number;
-  /** Continue each stage from its last checkpoint (completed stages are skipped). */
-  resume?: boolean;
   /** Where modules not trained in this run come from (e.g. official weights converted by import-torch). */
   init?: CheckpointSource;
   onStep?: (r: StepRecord, of: { total: number; stepsPerEpoch: number }) => void;
@@ -68,7 +66,8 @@ export async function trainStages(run: TrainingRun, o: TrainingSessionOptions): 
   const order = TRAIN_STAGES.filter((s) => o.stages.includes(s));
   for (const stage of order) {
     const config: PerFRDiffConfig = o.epochs ? { ...cfg, training: { ...cfg.training, [stage]: { ...cfg.training[stage], epochs: o.epochs } } } : cfg;
-    const saved = o.resume ? await run.loadCheckpoint(stage) : null;
+    // a stage continues from its last checkpoint in the run (a new run has none; a completed stage is skipped)
+    const saved = await run.loadCheckpoint(stage);
     if (saved?.complete && (o.steps === undefined || saved.state.step >= o.steps)) {
       for (const w of Object.values(saved.weights)) w?.dispose();
       results.push({ stage, steps: saved.state.step, stepsPerEpoch: 0, stopped: false, weights: {}, skipped: true });

@@ -26,7 +26,7 @@ import { pwsgConfig } from "../weights/modules";
 import type { ModuleName } from "../weights/modules";
 import { framesOf, historyItems } from "./corpus";
 import type { TrainingCorpus } from "./corpus";
-import { gaussianKl, mse, supConLoss, temporalLoss } from "./losses";
+import { gaussianKl, l2Norm, mse, supConLoss, temporalLoss } from "./losses";
 
 export type TrainStage = "embedder" | "gafrg" | "pssl" | "pwsg";
 export const TRAIN_STAGES: readonly TrainStage[] = ["embedder", "pssl", "gafrg", "pwsg"];
@@ -407,7 +407,7 @@ export function pwsgStage(o: StageInputs): Stage {
         // gradients reach the hypernetwork through the edited weights: no cached (constant) copies of them
         const loss = withoutWeightCache(() => gafrgTerms(parts, corpus, { decoder: one, prior: null }, rng, pass, [0, 1], 0, edited));
         if (mm.regularization) {
-          const norms = [...deltas.values()].map((d) => tf.norm(d));
+          const norms = [...deltas.values()].map((d) => l2Norm(d));
           loss.terms.regular = tf.mul(tf.addN(norms), mm.regular_w) as tf.Scalar;
           loss.total = tf.add(loss.total, loss.terms.regular) as tf.Scalar;
         }

@@ -15,7 +15,11 @@ import { SGD } from "./sgd";
 import { STAGE_MODULES, embedderStage, gafrgStage, psslStage, pwsgStage } from "./stages";
 import type { Stage, StageInputs, TrainStage } from "./stages";
 
-/** Thrown when a loss term is NaN or infinite: the step and the term, and nothing of the step applied. */
+/**
+ * Thrown when a loss term or a gradient is NaN or infinite (nothing of the step is applied), or when a checkpoint
+ * would save a non-finite weight (it is not saved). `term` names the loss term, or "gradient of module/name", or
+ * "parameter module/name".
+ */
 export class TrainingDivergedError extends Error {
   override name = "TrainingDivergedError";
   constructor(
@@ -23,7 +27,7 @@ export class TrainingDivergedError extends Error {
     readonly term: string,
     readonly value: number,
   ) {
-    super(`step ${step}: loss term '${term}' is ${value}; the weights of the last checkpoint are kept`);
+    super(`step ${step}: ${/^(gradient|parameter) /.test(term) ? `${term} is not finite` : `loss term '${term}' is ${value}`}; the weights of the last checkpoint are kept`);
   }
 }
 
@@ -198,6 +202,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
   const checkpoint = async (step: number) => {
     if (!o.onCheckpoint) return;
+    // a finite loss and gradient can still step a weight to infinity (a learning rate far too high): such weights
+    // are never saved over the last good checkpoint
+    const finite = tf.tidy(() => tf.stack(variables.map((v) => tf.all(tf.isFinite(v)))).dataSync());
+    const bad = finite.findIndex((f) => !f);
+    if (bad >= 0) throw new TrainingDivergedError(step, `parameter ${keys.get(variables[bad]!.name)}`, Number.NaN);
     const state = stateAt(step);
     const w = plain();
     try {
@@ -233,10 +242,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }, variables);
       let losses: Record<string, number>;
       try {
-        const values = tf.tidy(() => tf.stack([value, ...termTensors]).dataSync());
+        // the loss terms and one sum over every gradient (NaN or infinite when any gradient element is) in one read-back
+        const values = tf.tidy(() => tf.stack([value, ...termTensors, tf.addN(Object.values(grads).map((g) => tf.sum(g)))]).dataSync());
         losses = Object.fromEntries(["loss", ...names].map((n, i) => [n, values[i]!]));
-        const bad = Object.entries(losses).find(([, v]) => !Number.isFinite(v));
-        if (bad) throw new TrainingDivergedError(step, bad[0], bad[1]);
+        // name a term before the total it makes up
+        const bad = [...names, "loss"].find((n) => !Number.isFinite(losses[n]!));
+        if (bad) throw new TrainingDivergedError(step, bad, losses[bad]!);
+        if (!Number.isFinite(values[names.length + 1]!)) {
+          const [name, g] = Object.entries(grads).find(([, g]) => tf.tidy(() => !tf.all(tf.isFinite(g)).dataSync()[0]))!;
+          throw new TrainingDivergedError(step, `gradient of ${keys.get(name) ?? name}`, Number.NaN);
+        }
         const clipped = !sgd && o.stage === "gafrg" && t.gafrg.clip_grad ? clipGradients(grads, t.gafrg.max_grad_norm) : grads;
         optimizer.step(clipped);
         if (clipped !== grads) tf.dispose(Object.values(clipped));
