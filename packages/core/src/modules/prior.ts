@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { DiffusionPriorConfig } from "../config";
+import { detach } from "../ops/detach";
 import { weightProduct } from "../ops/linear";
 import { bmm, matmulLast } from "../ops/matmul";
 import { linear, shapes, silu } from "./nn";
@@ -69,7 +70,8 @@ export function priorParameterShapes(c: DiffusionPriorConfig): Map<string, numbe
 
 /** The prior's gain-only LayerNorm (eps 1e-5); `stable` divides by the row max first. */
 function gainNorm(w: WeightSource, name: string, x: tf.Tensor, stable = false): tf.Tensor {
-  if (stable) x = tf.div(x, tf.max(x, -1, true));
+  // the official divides by a detached amax: no gradient through the max
+  if (stable) x = tf.div(x, detach(tf.max(x, -1, true)));
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), w.get(name));
 }
