@@ -8,7 +8,7 @@ import { DROPOUT } from "../names";
 import { runKernel } from "../run";
 import { elementwiseProgram, floats, ints, kernelFunc, runProgram, sizeOf } from "./program";
 
-/** WGSL: a uniform float in [0, 1) from (seed, index): PCG output of their mix, 24 bits of it. */
+/** WGSL: a uniform float in [0, 1) from (seed, index): PCG output of their mix, 24 bits of it (ops/dropout.ts's uniform01). */
 const hashSnippet = `
   fn pcgHash(v : u32) -> u32 {
     let state = v * 747796405u + 2891336453u;
