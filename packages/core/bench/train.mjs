@@ -20,7 +20,7 @@ if (env.DAWN_NODE) {
 }
 const { presetConfig, tf, useBackend } = await import("../dist/index.js");
 const { randomWeights } = await import("../dist/weights.js");
-const { STAGE_MODULES, train } = await import("../dist/training.js");
+const { stageModules, train } = await import("../dist/training.js");
 const { releaseDerivedWeights } = await import("../dist/ops.js");
 
 const backend = await useBackend(env.BACKEND ?? "wasm");
@@ -57,7 +57,7 @@ console.log(`training steps/s | preset ${preset} | backend ${backend}${threads ?
 for (const stage of stages) {
   const before = tf.memory().numTensors;
   const weights = {};
-  for (const m of [...STAGE_MODULES[stage].trains, ...STAGE_MODULES[stage].needs]) weights[m] = randomWeights(cfg, m, 7);
+  for (const m of [...stageModules(stage, cfg).trains, ...stageModules(stage, cfg).needs]) weights[m] = randomWeights(cfg, m, 7);
   const times = [];
   let kernels = 0;
   let lastLoss = 0;

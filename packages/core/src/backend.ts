@@ -18,6 +18,8 @@ export interface BackendOptions {
    * backend that is already running keeps its threads.
    */
   threads?: number;
+  /** webgpu in Node: a `dawn.node` binary to use instead of the `webgpu` package's. */
+  dawn?: string;
 }
 
 type WasmPackage = typeof import("@tensorflow/tfjs-backend-wasm");
@@ -134,8 +136,8 @@ async function tryLoad(name: BackendName, options: BackendOptions): Promise<void
     case "webgpu":
       if (isNode && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
         // Dawn for Node: the backend registers only if navigator.gpu exists when it loads.
-        const api = await nodeWebGPU();
-        if (!api) throw new Error("the `webgpu` package (Dawn) is not installed");
+        const api = await nodeWebGPU({ dawn: options.dawn });
+        if (!api) throw new Error(options.dawn ? `cannot load Dawn from ${options.dawn}` : "the `webgpu` package (Dawn) is not installed");
         exposeWebGPU(api);
       }
       await optionalImport("@tensorflow/tfjs-backend-webgpu");

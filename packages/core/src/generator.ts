@@ -18,6 +18,7 @@ import { DiffusionPrior } from "./modules/prior";
 import { EmotionVAE } from "./modules/emotionVae";
 import { PersonSpecificEncoder } from "./modules/pssl";
 import { releaseDerivedWeights } from "./ops/linear";
+import { repeatInterleave } from "./ops/repeat";
 import { samplerFromConfig } from "./sampling";
 import { loadModel } from "./weights/loader";
 import type { CheckpointSource } from "./weights/loader";
@@ -224,10 +225,7 @@ class PerFRDiffGenerator implements ReactionGenerator {
     const decoderSampler = samplerFromConfig(cfg.diffusion_decoder.scheduler, samplerName);
     const settings: GenerationSettings = { k, sampler: samplerName, steps: options.steps ?? decoderSampler.defaultSteps, guidance, seed: options.seed ?? 0 };
     // Conditions per (window, reaction), window-major as the official repeat_interleave(k).
-    const perReaction = (x: tf.Tensor) => {
-      const shape = x.shape;
-      return tf.reshape(tf.tile(tf.expandDims(x, 1), [1, k, ...shape.slice(1).map(() => 1)]), [B, ...shape.slice(1)]);
-    };
+    const perReaction = (x: tf.Tensor) => repeatInterleave(x, k);
     const cond: DenoiserConditions = tf.tidy(() => {
       const audio = previousWindows(speaker.audio, W);
       const emotion = previousWindows(speaker.emotion, W);

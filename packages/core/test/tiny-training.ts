@@ -31,6 +31,7 @@ main_model:
     rank: 2
 training:
   seed: 7
+  clip_length: 40
   embedder: { epochs: 2, batch_size: 8, lr: 0.005 }
   gafrg: { epochs: 3, batch_size: 2, k_appro: 2, lr: 0.001, cosine_start_epoch: 1, cosine_t_max: 3 }
   pssl: { epochs: 2, batch_size: 2, lr: 0.001 }

@@ -14,10 +14,11 @@ import { DiffusionPrior, EmotionVAE, PWSG, PersonSpecificEncoder, TensorMap, Tra
 import { addLayerNorm, dropout as dropoutOp, gelu as geluOp, packedAttention } from "../src/ops/index";
 import type { PackedAttention } from "../src/ops/index";
 import { readTorchStateDict } from "../src/torch/index";
-import { AdamW } from "../src/training/index";
+import { AdamW, TRAIN_STAGES, buildStage, stageModules, train } from "../src/training/index";
 import { moduleParameterShapes, officialCheckpointPath, pwsgConfig, randomWeights, toTensorMap } from "../src/weights/index";
 import type { ModuleName } from "../src/weights/index";
 import { relError } from "./rel-error";
+import { tinyConfig, tinyCorpus } from "./tiny-training";
 
 export interface CheckResult {
   value: number;
@@ -223,6 +224,16 @@ export function webgpuChecks(fixtures: string): WebGPUCheck[] {
     return { value: d.sameMask ? Math.abs(d.otherDiffers - 0.42) : 1, limit: 0.03, detail: `same mask ${d.sameMask}, other seed differs on ${(100 * d.otherDiffers).toFixed(1)}%` };
   });
 
+  add("dropout masks are the composed path's (the same hash on every backend; seeds of all 32 bits)", async () => {
+    const x = tf.add(tf.abs(tf.randomNormal([7, 3001], 0, 1, "float32", 15)), 0.1);
+    let differ = 0;
+    for (const seed of [1, -123456789, 0x7fffffff, 0x9e3779b9 | 0]) {
+      const [k, c] = await Promise.all([dropoutOp(x, 0.2, seed), withFused(false, () => dropoutOp(x, 0.2, seed))].map((t) => t.data()));
+      for (let i = 0; i < k.length; i++) if (k[i] !== c[i]) differ++;
+    }
+    return { value: differ, limit: 0, detail: `${differ} of 4 x ${x.size} elements differ` };
+  });
+
   // ---- AdamW's kernels against its composed ops: three steps on variables of awkward sizes, and three steps switching
   // between the two (their moments are kept in different layouts)
   for (const shape of [[1000], [37, 11]]) {
@@ -336,5 +347,47 @@ export function webgpuChecks(fixtures: string): WebGPUCheck[] {
     const o = await official();
     return dispatches(o.den, o.x, o.t, o.cond, o.B);
   }, true);
+
+  // ---- training on WebGPU: every stage of the tiny model in training mode (dropout, condition dropout), the fused
+  // kernels against the composed ops on the same backend (dropout masks are the same hash on both paths): the first
+  // step's gradients, and the losses of three steps through train() (AdamW or SGD in between). Weights after a few
+  // Adam steps are not compared: Adam's normalised update turns float noise in a near-zero gradient into a visible step.
+  for (const stage of TRAIN_STAGES) {
+    add(`training ${stage}: fused vs composed gradients and losses over 3 steps`, async () => {
+      const c = tinyConfig();
+      const corpus = tinyCorpus();
+      const m = stageModules(stage, c);
+      const start = Object.fromEntries([...m.trains, ...m.needs].map((name, i) => [name, randomWeights(c, name, 11 + i)]));
+      const gradients = (fused: boolean) =>
+        withFused(fused, () => {
+          const weights = { ...start };
+          for (const name of m.trains) weights[name] = new TensorMap([...start[name]!.tensors].map(([k, t]) => [k, tf.variable(t)]));
+          const st = buildStage(stage, { cfg: c, corpus, frames: 40, seed: 7, weights });
+          const vars = m.trains.flatMap((name) => [...weights[name]!.tensors.values()] as tf.Variable[]);
+          const { value, grads } = tf.variableGrads(() => st.loss(0).total, vars);
+          const flat = tf.concat(vars.map((v) => tf.reshape(grads[v.name]!, [-1])));
+          tf.dispose([value, ...Object.values(grads), ...vars]);
+          return flat;
+        });
+      const losses = async (fused: boolean) => {
+        const seen: number[] = [];
+        setFusedKernels(fused);
+        try {
+          const r = await train({ stage, config: c, corpus, frames: 40, weights: start, steps: 3, onStep: (s) => void seen.push(s.losses.loss!) });
+          for (const w of Object.values(r.weights)) w?.dispose();
+        } finally {
+          setFusedKernels(true);
+        }
+        return seen;
+      };
+      const [gc, gf] = [gradients(false), gradients(true)];
+      const gradError = relError(await gf.data(), await gc.data());
+      const [lc, lf] = [await losses(false), await losses(true)];
+      const lossError = Math.max(...lc.map((l, i) => Math.abs(lf[i]! - l) / Math.abs(l)));
+      tf.dispose([gc, gf]);
+      for (const w of Object.values(start)) w?.dispose();
+      return { value: Math.max(gradError, lossError), limit: 1e-4, detail: `gradient error ${gradError.toExponential(2)}, loss error ${lossError.toExponential(2)} (losses ${lf.map((l) => l.toFixed(4)).join(", ")})` };
+    });
+  }
   return checks;
 }

@@ -220,7 +220,7 @@ export abstract class Sampler {
         x = res.prevSample;
         if (options.checkFinite) {
           const flag = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(res.prevSample))));
-          const bad = flag.dataSync()[0];
+          const bad = (await flag.data())[0]; // asynchronous: WebGPU in Node cannot read back synchronously
           flag.dispose();
           if (bad) {
             res.predX0.dispose();

@@ -2,6 +2,7 @@
 // has one (see @perfrdiff/core/kernels) and composed tfjs ops elsewhere.
 export { addLayerNorm } from "./layer-norm";
 export { detach } from "./detach";
+export { repeatInterleave } from "./repeat";
 export { dropout } from "./dropout";
 export { gelu } from "./gelu";
 export { AttentionMemory, multiHeadAttention, packedAttention, projectKeysValues } from "./attention";

@@ -8,7 +8,7 @@ export { officialCosineRate } from "./schedule";
 export { gaussianKl, l2Norm, mse, supConLoss, temporalLoss } from "./losses";
 export { checkCorpus } from "./corpus";
 export type { CorpusItem, TrainingCorpus } from "./corpus";
-export { STAGE_MODULES, TRAIN_STAGES, embedderStage, gafrgStage, psslStage, pwsgStage } from "./stages";
+export { TRAIN_STAGES, buildStage, stageModules, embedderStage, gafrgStage, psslStage, pwsgStage } from "./stages";
 export type { Stage, StageInputs, StepLoss, TrainStage } from "./stages";
 export { TrainingDivergedError, train } from "./trainer";
 export type { StepRecord, TrainOptions, TrainResult, TrainState } from "./trainer";

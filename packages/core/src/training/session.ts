@@ -13,7 +13,7 @@ import type { ModuleName } from "../weights/modules";
 import { checkCorpus } from "./corpus";
 import type { TrainingCorpus } from "./corpus";
 import type { TrainingRun } from "./run";
-import { STAGE_MODULES, TRAIN_STAGES } from "./stages";
+import { TRAIN_STAGES, stageModules } from "./stages";
 import type { TrainStage } from "./stages";
 import { train } from "./trainer";
 import type { StepRecord, TrainResult } from "./trainer";
@@ -76,12 +76,12 @@ export async function trainStages(run: TrainingRun, o: TrainingSessionOptions): 
     const weights: Partial<Record<ModuleName, TensorMap>> = {};
     const owned: TensorMap[] = [];
     try {
-      for (const m of STAGE_MODULES[stage].trains) {
+      for (const m of stageModules(stage, cfg).trains) {
         const w = saved?.weights[m] ?? (o.init ? await loadModuleWeights(o.init, cfg, m) : null) ?? randomWeights(cfg, m, initSeed(seed, m));
         weights[m] = w;
         owned.push(w);
       }
-      for (const m of STAGE_MODULES[stage].needs) {
+      for (const m of stageModules(stage, cfg).needs) {
         const w = await existing(run, o.init, cfg, m);
         if (!w) throw new Error(`stage ${stage} needs trained ${m} weights: train its stage first (perfrdiff train ${m === "emotion_vae" ? "embedder" : m === "pssl" ? "pssl" : "gafrg"} into this run), or give --init DIR`);
         weights[m] = w;

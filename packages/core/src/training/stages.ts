@@ -21,6 +21,7 @@ import { DiffusionPrior } from "../modules/prior";
 import { PersonSpecificEncoder } from "../modules/pssl";
 import { TrainingPass, mix32 } from "../modules/training-pass";
 import { withoutWeightCache } from "../ops/linear";
+import { repeatInterleave } from "../ops/repeat";
 import { samplerFromConfig } from "../sampling";
 import { pwsgConfig } from "../weights/modules";
 import type { ModuleName } from "../weights/modules";
@@ -31,13 +32,22 @@ import { gaussianKl, l2Norm, mse, supConLoss, temporalLoss } from "./losses";
 export type TrainStage = "embedder" | "gafrg" | "pssl" | "pwsg";
 export const TRAIN_STAGES: readonly TrainStage[] = ["embedder", "pssl", "gafrg", "pwsg"];
 
-/** The modules each stage trains, and those it needs trained before it (kept frozen). */
-export const STAGE_MODULES: Record<TrainStage, { trains: ModuleName[]; needs: ModuleName[] }> = {
-  embedder: { trains: ["emotion_vae"], needs: [] },
-  pssl: { trains: ["pssl"], needs: [] },
-  gafrg: { trains: ["denoiser", "prior"], needs: ["emotion_vae"] },
-  pwsg: { trains: ["hypernet"], needs: ["denoiser", "emotion_vae", "pssl"] },
-};
+/**
+ * The modules a stage trains, and those it needs trained before it (kept frozen). GAFRG trains the prior only when
+ * its loss counts (losses_multipliers[0] > 0; the small preset sets 0, as its configuration drops the prior's output).
+ */
+export function stageModules(stage: TrainStage, cfg: PerFRDiffConfig): { trains: ModuleName[]; needs: ModuleName[] } {
+  switch (stage) {
+    case "embedder":
+      return { trains: ["emotion_vae"], needs: [] };
+    case "pssl":
+      return { trains: ["pssl"], needs: [] };
+    case "gafrg":
+      return { trains: cfg.training.gafrg.losses_multipliers[0] !== 0 ? ["denoiser", "prior"] : ["denoiser"], needs: ["emotion_vae"] };
+    case "pwsg":
+      return { trains: ["hypernet"], needs: ["denoiser", "emotion_vae", "pssl"] };
+  }
+}
 
 /** The loss terms of one step; `total` is minimised. Scalars, owned by the caller's tape. */
 export interface StepLoss {
@@ -54,7 +64,7 @@ export interface Stage {
   /** The loss of step `step` (training: dropout and condition dropout on), for its optimiser. */
   loss(step: number): StepLoss;
   /** The loss over a fixed set of draws from a validation corpus, dropout off. */
-  validationLoss(corpus: TrainingCorpus, seed: number): Record<string, number>;
+  validationLoss(corpus: TrainingCorpus, seed: number): Promise<Record<string, number>>;
 }
 
 /** Seeds of a step's draws: items, windows and noise from one stream, dropout from another. */
@@ -79,13 +89,6 @@ function batchItems(n: number, batch: number, seed: number, step: number): numbe
 function appropriateK(row: number[], k: number, rng: TrainingPass): number[] {
   if (row.length < k) return Array.from({ length: k }, () => row[rng.int(row.length)]!);
   return rng.permutation(row.length).slice(0, k).map((i) => row[i]!);
-}
-
-/** Repeats each of the B rows of x [B, ...] k times, consecutively (torch's repeat_interleave(k, dim=0)). */
-function repeatInterleave(x: tf.Tensor, k: number): tf.Tensor {
-  if (k === 1) return x;
-  const [B, ...rest] = x.shape;
-  return tf.reshape(tf.tile(tf.expandDims(x, 1), [1, k, ...rest.map(() => 1)]), [B! * k, ...rest]);
 }
 
 /** A float32 tensor of rows taken from tracks: each part is [frames, dim]; -> [parts, frames, dim]. */
@@ -208,17 +211,19 @@ function gafrgTerms(
   return { total: total as tf.Scalar, terms };
 }
 
-/** Averages the terms of `count` evaluations into numbers (one read-back each). */
-function averaged(count: number, one: (i: number) => StepLoss): Record<string, number> {
+/** Averages the terms of `count` evaluations into numbers (one asynchronous read-back each). */
+async function averaged(count: number, one: (i: number) => StepLoss): Promise<Record<string, number>> {
   const sums: Record<string, number> = {};
   for (let i = 0; i < count; i++) {
-    const values = tf.tidy(() => {
+    let names: string[] = [];
+    const stacked = tf.tidy(() => {
       const { total, terms } = one(i);
-      const names = ["loss", ...Object.keys(terms)];
-      const data = tf.stack([total, ...Object.values(terms)]).dataSync();
-      return names.map((n, j) => [n, data[j]!] as const);
+      names = ["loss", ...Object.keys(terms)];
+      return tf.stack([total, ...Object.values(terms)]);
     });
-    for (const [k, v] of values) sums[k] = (sums[k] ?? 0) + v / count;
+    const data = await stacked.data();
+    stacked.dispose();
+    names.forEach((n, j) => (sums[n] = (sums[n] ?? 0) + data[j]! / count));
   }
   return sums;
 }
@@ -312,15 +317,16 @@ function gafrgParts(cfg: PerFRDiffConfig, weights: Partial<Record<ModuleName, Te
 export function gafrgStage(o: StageInputs): Stage {
   const t = o.cfg.training.gafrg;
   const W = o.cfg.diffusion_decoder.args.window_size;
-  const parts = gafrgParts(o.cfg, o.weights, true);
+  const withPrior = stageModules("gafrg", o.cfg).trains.includes("prior");
+  const parts = gafrgParts(o.cfg, o.weights, withPrior);
   return makeStage(
     "gafrg",
     o,
-    { denoiser: o.weights.denoiser!, prior: o.weights.prior! },
+    withPrior ? { denoiser: o.weights.denoiser!, prior: o.weights.prior! } : { denoiser: o.weights.denoiser! },
     epochSteps(o.corpus.items.length, t.batch_size),
     (corpus, frames, rng, step) => {
       const speakers = batchItems(corpus.items.length, t.batch_size, o.seed, step);
-      return { decoder: drawWindow(corpus, speakers, t.k_appro, W, frames, rng), prior: drawWindow(corpus, speakers, t.k_appro, W, frames, rng) };
+      return { decoder: drawWindow(corpus, speakers, t.k_appro, W, frames, rng), prior: withPrior ? drawWindow(corpus, speakers, t.k_appro, W, frames, rng) : null };
     },
     (corpus, draws, rng, pass) => gafrgTerms(parts, corpus, draws, rng, pass, t.losses_multipliers, t.temporal_loss_w),
   );
@@ -425,4 +431,9 @@ export function pwsgStage(o: StageInputs): Stage {
 /** Steps of an epoch for a corpus of n items in batches of `batch`. */
 function epochSteps(n: number, batch: number): number {
   return Math.ceil(n / batch);
+}
+
+/** The stage `name` over the given inputs. */
+export function buildStage(name: TrainStage, o: StageInputs): Stage {
+  return { embedder: embedderStage, gafrg: gafrgStage, pssl: psslStage, pwsg: pwsgStage }[name](o);
 }

@@ -12,13 +12,12 @@ import { AdamW } from "./adamw";
 import type { TrainingCorpus } from "./corpus";
 import { officialCosineRate } from "./schedule";
 import { SGD } from "./sgd";
-import { STAGE_MODULES, embedderStage, gafrgStage, psslStage, pwsgStage } from "./stages";
-import type { Stage, StageInputs, TrainStage } from "./stages";
+import { buildStage, stageModules } from "./stages";
+import type { TrainStage } from "./stages";
 
 /**
- * Thrown when a loss term or a gradient is NaN or infinite (nothing of the step is applied), or when a checkpoint
- * would save a non-finite weight (it is not saved). `term` names the loss term, or "gradient of module/name", or
- * "parameter module/name".
+ * Thrown when a loss term is NaN or infinite (nothing of the step is applied), or when a checkpoint would save a
+ * non-finite weight (it is not saved). `term` names the loss term, or "parameter module/name".
  */
 export class TrainingDivergedError extends Error {
   override name = "TrainingDivergedError";
@@ -27,7 +26,7 @@ export class TrainingDivergedError extends Error {
     readonly term: string,
     readonly value: number,
   ) {
-    super(`step ${step}: ${/^(gradient|parameter) /.test(term) ? `${term} is not finite` : `loss term '${term}' is ${value}`}; the weights of the last checkpoint are kept`);
+    super(`step ${step}: ${term.startsWith("parameter ") ? `${term} is not finite` : `loss term '${term}' is ${value}`}; the weights of the last checkpoint are kept`);
   }
 }
 
@@ -92,8 +91,6 @@ export interface TrainResult {
   weights: Partial<Record<ModuleName, TensorMap>>;
 }
 
-const STAGES: Record<TrainStage, (o: StageInputs) => Stage> = { embedder: embedderStage, gafrg: gafrgStage, pssl: psslStage, pwsg: pwsgStage };
-
 /** Trainable copies (tf.Variables) of a module's weights, and their stable keys "module/name" by variable name. */
 function variablesOf(module: ModuleName, weights: TensorMap, keys: Map<string, string>): TensorMap {
   const out = new (weights.constructor as new () => TensorMap)();
@@ -120,9 +117,19 @@ function rateOf(cfg: PerFRDiffConfig, stage: TrainStage, epoch: number, stepsPer
   }
 }
 
+/**
+ * The sum of many scalars: a stack then a sum (tfjs-webgpu splits a concat over its 8 storage buffers per shader;
+ * its addN does not, and fails past 7 inputs).
+ */
+function sumOf(scalars: tf.Tensor[]): tf.Scalar {
+  return tf.sum(tf.stack(scalars)) as tf.Scalar;
+}
+
 /** Scales gradients so their global L2 norm is at most maxNorm (torch's clip_grad_norm_). */
-function clipGradients(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
-  const total = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+async function clipGradients(grads: tf.NamedTensorMap, maxNorm: number): Promise<tf.NamedTensorMap> {
+  const norm = tf.tidy(() => tf.sqrt(sumOf(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
+  const total = (await norm.data())[0]!;
+  norm.dispose();
   const scale = maxNorm / (total + 1e-6);
   if (scale >= 1) return grads;
   const out: tf.NamedTensorMap = {};
@@ -141,11 +148,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const keys = new Map<string, string>();
   // the trained modules as variables, the frozen ones as given
   const weights: Partial<Record<ModuleName, TensorMap>> = { ...o.weights };
-  for (const m of [...STAGE_MODULES[o.stage].trains, ...STAGE_MODULES[o.stage].needs]) {
+  for (const m of [...stageModules(o.stage, cfg).trains, ...stageModules(o.stage, cfg).needs]) {
     if (!o.weights[m]) throw new Error(`stage ${o.stage} needs ${m} weights`);
   }
-  for (const m of STAGE_MODULES[o.stage].trains) weights[m] = variablesOf(m, o.weights[m]!, keys);
-  const stage = STAGES[o.stage]({ cfg, corpus: o.corpus, frames: o.frames, seed, weights });
+  for (const m of stageModules(o.stage, cfg).trains) weights[m] = variablesOf(m, o.weights[m]!, keys);
+  const stage = buildStage(o.stage, { cfg, corpus: o.corpus, frames: o.frames, seed, weights });
   const variables = Object.values(stage.trained).flatMap((w) => [...w!.tensors.values()] as tf.Variable[]);
   const epochs = cfg.training[o.stage].epochs;
   const total = o.steps ?? epochs * stage.stepsPerEpoch;
@@ -204,7 +211,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (!o.onCheckpoint) return;
     // a finite loss and gradient can still step a weight to infinity (a learning rate far too high): such weights
     // are never saved over the last good checkpoint
-    const finite = tf.tidy(() => tf.stack(variables.map((v) => tf.all(tf.isFinite(v)))).dataSync());
+    const flags = tf.tidy(() => tf.stack(variables.map((v) => tf.all(tf.isFinite(v)))));
+    const finite = await flags.data();
+    flags.dispose();
     const bad = finite.findIndex((f) => !f);
     if (bad >= 0) throw new TrainingDivergedError(step, `parameter ${keys.get(variables[bad]!.name)}`, Number.NaN);
     const state = stateAt(step);
@@ -242,17 +251,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }, variables);
       let losses: Record<string, number>;
       try {
-        // the loss terms and one sum over every gradient (NaN or infinite when any gradient element is) in one read-back
-        const values = tf.tidy(() => tf.stack([value, ...termTensors, tf.addN(Object.values(grads).map((g) => tf.sum(g)))]).dataSync());
+        // the loss terms in one asynchronous read-back (a synchronous one is unavailable on WebGPU in Node). Gradients
+        // are not checked (a reduction per variable would cost ~200 GPU dispatches a step): a non-finite gradient
+        // makes the next step's loss non-finite, and the checkpoint guard never saves the weights it made.
+        const stacked = tf.stack([value, ...termTensors]);
+        const values = await stacked.data();
+        stacked.dispose();
         losses = Object.fromEntries(["loss", ...names].map((n, i) => [n, values[i]!]));
         // name a term before the total it makes up
         const bad = [...names, "loss"].find((n) => !Number.isFinite(losses[n]!));
         if (bad) throw new TrainingDivergedError(step, bad, losses[bad]!);
-        if (!Number.isFinite(values[names.length + 1]!)) {
-          const [name, g] = Object.entries(grads).find(([, g]) => tf.tidy(() => !tf.all(tf.isFinite(g)).dataSync()[0]))!;
-          throw new TrainingDivergedError(step, `gradient of ${keys.get(name) ?? name}`, Number.NaN);
-        }
-        const clipped = !sgd && o.stage === "gafrg" && t.gafrg.clip_grad ? clipGradients(grads, t.gafrg.max_grad_norm) : grads;
+        const clipped = !sgd && o.stage === "gafrg" && t.gafrg.clip_grad ? await clipGradients(grads, t.gafrg.max_grad_norm) : grads;
         optimizer.step(clipped);
         if (clipped !== grads) tf.dispose(Object.values(clipped));
       } finally {
@@ -260,7 +269,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }
       step++;
       await o.onStep?.({ stage: o.stage, step, epoch, lr, losses, stepMs: performance.now() - t0 });
-      if (o.validation && step % valEvery === 0) await o.onValidation?.(step, stage.validationLoss(o.validation.corpus, seed));
+      if (o.validation && step % valEvery === 0) await o.onValidation?.(step, await stage.validationLoss(o.validation.corpus, seed));
       if (checkpointEvery && step % checkpointEvery === 0 && step < total) await checkpoint(step);
     }
     await checkpoint(step);
