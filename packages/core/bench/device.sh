@@ -11,6 +11,12 @@
 #   packages/core/bench/device.sh checks    on the device: the WebGPU checks (device-webgpu.mjs: parity against the
 #       official fixtures, fused kernels against composed ops); exits 1 when one is out of tolerance.
 #   packages/core/bench/device.sh profile   on the device: GPU time of one guided step by kernel (profile-webgpu.mjs).
+#   packages/core/bench/device.sh train     on the device: training. Our GAFRG step at the official preset
+#       (bench/train.mjs: WebGPU, 4 speakers x k=10, prior + decoder + the frozen VAE's encodes, AdamW) beside the
+#       official LatentMatcher step in PyTorch (bench_official.py --only-train); then the CLI (bundled from apps/cli)
+#       trains the official-size GAFRG on a synthetic corpus for TRAIN_STEPS steps (default 300) after a short embedder
+#       stage (its metrics.jsonl and loss.svg copied to $OUT when set); and test/sgd_reference.py writes the SGD
+#       fixture ($OUT/sgd.json).
 #   packages/core/bench/device.sh compare DIR   on the device: our side of bench.mjs for another build (DIR/bench.mjs,
 #       bundled the same way from, say, a worktree of an earlier commit) and for this one, alternating, twice each:
 #       whether a change made our numbers worse, on one machine instance (the PyTorch side is not run).
@@ -21,11 +27,15 @@ prepare)
   mkdir -p "$D"
   test -f packages/core/dist/index.js || { echo "build first: cd packages/core && pnpm build" >&2; exit 1; }
   esbuild=$(ls -d node_modules/.pnpm/esbuild@0.25.*/node_modules/esbuild/bin/esbuild | head -1)
-  for f in bench device-webgpu profile-webgpu; do
+  for f in bench train device-webgpu profile-webgpu; do
     "$esbuild" "packages/core/bench/$f.mjs" --bundle --platform=node --format=esm --main-fields=main,module \
-      --outfile="$D/$f.mjs" --log-level=warning \
+      --outfile="$D/$f.mjs" --log-level=error \
       --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
   done
+  # the CLI, for training on a synthetic corpus (needs apps/cli built: pnpm build)
+  "$esbuild" apps/cli/dist/cli.js --bundle --platform=node --format=esm --main-fields=main,module \
+    --outfile="$D/perfrdiff.mjs" --log-level=error \
+    --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
   test -f "$D/node.xz" || xz -T2 -c "$(command -v node)" > "$D/node.xz"
   dawn=$(ls node_modules/.pnpm/webgpu@*/node_modules/webgpu/dist/linux-x64/dawn.node | head -1)
   test -f "$D/dawn.node.xz" || xz -T2 -c "$dawn" > "$D/dawn.node.xz"
@@ -40,7 +50,7 @@ prepare)
   du -sh "$D" .device/core/official .gl
   echo "carry: $D .device/core/official .gl"
   ;;
-run | checks | profile | compare)
+run | checks | profile | compare | train)
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
   # The NVIDIA driver's Vulkan ICD lives under /usr/local/nvidia on the device.
@@ -54,6 +64,23 @@ run | checks | profile | compare)
     exec /tmp/node "$D/device-webgpu.mjs" packages/core/test/fixtures/parity /tmp/dawn.node
   elif [ "$1" = profile ]; then
     exec /tmp/node "$D/profile-webgpu.mjs" /tmp/dawn.node
+  elif [ "$1" = train ]; then
+    echo "## our GAFRG training step, official preset (WebGPU)"
+    BACKEND=webgpu DAWN_NODE=/tmp/dawn.node PRESET=official STAGES=gafrg STEPS="${STEPS:-20}" /tmp/node "$D/train.mjs"
+    echo "## the official LatentMatcher training step (PyTorch, ${TORCH_DEVICE:-cuda})"
+    PYTHONPATH="${PYDEPS:-}" python3 packages/core/test/bench_official.py .device/core/official --device "${TORCH_DEVICE:-cuda}" --only-train
+    out=${OUT:-/tmp}
+    python3 packages/core/test/sgd_reference.py "$out/sgd.json" && echo "wrote $out/sgd.json"
+    echo "## the CLI: official-size GAFRG on a synthetic corpus, ${TRAIN_STEPS:-300} steps"
+    cli=(/tmp/node "$D/perfrdiff.mjs")
+    "${cli[@]}" synth --out /tmp/synth --speakers "${SYNTH_SPEAKERS:-10}" --listeners 4 --seed 1
+    run=/tmp/train-run # its checkpoints are large: only the metrics and the plot are copied to $out
+    "${cli[@]}" train embedder --data /tmp/synth --out "$run" --preset official --backend webgpu --steps "${EMBEDDER_STEPS:-100}" \
+      --dawn /tmp/dawn.node --force --json
+    "${cli[@]}" train gafrg --data /tmp/synth --out "$run" --resume --backend webgpu --steps "${TRAIN_STEPS:-300}" \
+      --dawn /tmp/dawn.node --val-every 50 --json
+    cp "$run/metrics.jsonl" "$run/loss.svg" "$out/" && echo "copied metrics.jsonl, loss.svg to $out"
+    exit 0
   elif [ "$1" = compare ]; then
     for round in 1 2; do
       for build in "$2" "$D"; do
@@ -69,7 +96,7 @@ run | checks | profile | compare)
     /tmp/node "$D/bench.mjs"
   ;;
 *)
-  echo "usage: $0 prepare|run|checks|profile|compare DIR" >&2
+  echo "usage: $0 prepare|run|checks|profile|train|compare DIR" >&2
   exit 2
   ;;
 esac

@@ -41,6 +41,7 @@ ap.add_argument("--train-batch", type=int, default=40)
 ap.add_argument("--loops", default="auto", choices=["auto", "measure", "derive"])
 ap.add_argument("--min-time", type=float, default=None, help="seconds of timed repetitions per measurement")
 ap.add_argument("--skip-train", action="store_true")
+ap.add_argument("--only-train", action="store_true", help="only the two training steps (the denoiser's, the full LatentMatcher's)")
 args = ap.parse_args()
 # Thread counts must be fixed before torch loads its BLAS: a distribution PyTorch built against the system BLAS
 # (BLAS_INFO=generic, e.g. Debian's with OpenBLAS put on LD_LIBRARY_PATH) sizes OpenBLAS's pool from these.
@@ -62,7 +63,8 @@ from model.diffusion.diffusion_decoder.transformer_denoiser import TransformerDe
 from model.diffusion.diffusion_prior.transformer_prior import CausalTransformer, DiffusionPriorNetwork  # noqa: E402
 from model.diffusion.gaussian_diffusion import DecoderLatentDiffusion, PriorLatentDiffusion  # noqa: E402
 from model.diffusion.resample import UniformSampler  # noqa: E402
-from model.diffusion.utils.losses import MSELoss  # noqa: E402
+from model.diffusion.utils.losses import DiffusionLoss, MSELoss  # noqa: E402
+from model.diffusion.rnn import AutoencoderRNN_VAE_v2  # noqa: E402
 
 dev = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
 torch.set_num_threads(args.threads)
@@ -147,59 +149,60 @@ print(json.dumps({"key": "env", "torch": torch.__version__, "device": dev, "devi
                              "prior": sum(p.numel() for p in prior.parameters())}}), flush=True)
 
 step = {}
-with torch.no_grad():
-    for key, nw, k in (("den_1x10", 1, K), ("den_15x10", NW, K), ("den_15x1", NW, 1)):
-        B = nw * k
-        x, t, c = torch.randn(B, W, 25, device=dev), torch.full((B,), 500, device=dev), conditions(B)
-        step[key] = timeit(lambda: den.forward_with_cond_scale(x, t, c))
-        emit(key, f"guided denoiser step, {nw} window{'s' if nw > 1 else ''} x K={k}", step[key], "measured")
-    for key, k in (("prior_15x10", K), ("prior_15x1", 1)):
+if not args.only_train:
+    with torch.no_grad():
+        for key, nw, k in (("den_1x10", 1, K), ("den_15x10", NW, K), ("den_15x1", NW, 1)):
+            B = nw * k
+            x, t, c = torch.randn(B, W, 25, device=dev), torch.full((B,), 500, device=dev), conditions(B)
+            step[key] = timeit(lambda: den.forward_with_cond_scale(x, t, c))
+            emit(key, f"guided denoiser step, {nw} window{'s' if nw > 1 else ''} x K={k}", step[key], "measured")
+        for key, k in (("prior_15x10", K), ("prior_15x1", 1)):
+            B = NW * k
+            x, t, c = torch.randn(B, 1, pc["args"]["latent_dim"], device=dev), torch.full((B,), 500, device=dev), conditions(B)
+            step[key] = timeit(lambda: prior.forward_with_cond_scale(x, t, prior_conditions(c)))
+            emit(key, f"prior step, {NW} windows x K={k}", step[key], "measured")
+
+
+    def sched(section, steps):
+        s = Cfg(section["scheduler"])
+        return s, s["num_train_timesteps"], steps
+
+
+    def denoiser_loop(k, steps):
         B = NW * k
-        x, t, c = torch.randn(B, 1, pc["args"]["latent_dim"], device=dev), torch.full((B,), 500, device=dev), conditions(B)
-        step[key] = timeit(lambda: prior.forward_with_cond_scale(x, t, prior_conditions(c)))
-        emit(key, f"prior step, {NW} windows x K={k}", step[key], "measured")
+        diff = DecoderLatentDiffusion(*sched(dc, steps))
+        c = conditions(B)
+
+        def run():
+            with torch.no_grad():
+                return [o for o in diff.ddim_sample_loop_progressive(matcher=None, model=den, model_kwargs=c, shape=(B, W, 25))][-1]
+        return timeit(run)
 
 
-def sched(section, steps):
-    s = Cfg(section["scheduler"])
-    return s, s["num_train_timesteps"], steps
+    def prior_loop(k, steps):
+        B = NW * k
+        diff = PriorLatentDiffusion(Cfg(pc["args"]), *sched(pc, steps))
+        c = prior_conditions(conditions(B))
+        gt = torch.zeros(B, 1, pc["args"]["latent_dim"], device=dev)  # the official loop takes only its shape
+
+        def run():
+            with torch.no_grad():
+                return [o for o in diff.ddim_sample_loop_progressive(matcher=None, model=prior, model_kwargs=c, gt=gt)][-1]
+        return timeit(run)
 
 
-def denoiser_loop(k, steps):
-    B = NW * k
-    diff = DecoderLatentDiffusion(*sched(dc, steps))
-    c = conditions(B)
-
-    def run():
-        with torch.no_grad():
-            return [o for o in diff.ddim_sample_loop_progressive(matcher=None, model=den, model_kwargs=c, shape=(B, W, 25))][-1]
-    return timeit(run)
-
-
-def prior_loop(k, steps):
-    B = NW * k
-    diff = PriorLatentDiffusion(Cfg(pc["args"]), *sched(pc, steps))
-    c = prior_conditions(conditions(B))
-    gt = torch.zeros(B, 1, pc["args"]["latent_dim"], device=dev)  # the official loop takes only its shape
-
-    def run():
-        with torch.no_grad():
-            return [o for o in diff.ddim_sample_loop_progressive(matcher=None, model=prior, model_kwargs=c, gt=gt)][-1]
-    return timeit(run)
-
-
-for k, steps_list in ((K, (50, 10)), (1, (50, 10, 5))):
-    for steps in steps_list:
-        sk = f"{NW}x{k}"
-        what = f"K={k} x {NW * W} frames, {steps} DDIM steps"
-        if loops == "measure":
-            emit(f"gen_k{k}_{steps}", f"generate {what}: denoiser loop", denoiser_loop(k, steps), "measured")
-            emit(f"prior_loop_k{k}_{steps}", f"generate {what}: prior loop", prior_loop(k, steps), "measured")
-        else:
-            emit(f"gen_k{k}_{steps}", f"generate {what}: denoiser loop", steps * step[f"den_{sk}"], "derived",
-                 f"{steps} x guided denoiser step {sk}")
-            emit(f"prior_loop_k{k}_{steps}", f"generate {what}: prior loop", steps * step[f"prior_{sk}"], "derived",
-                 f"{steps} x prior step {sk}")
+    for k, steps_list in ((K, (50, 10)), (1, (50, 10, 5))):
+        for steps in steps_list:
+            sk = f"{NW}x{k}"
+            what = f"K={k} x {NW * W} frames, {steps} DDIM steps"
+            if loops == "measure":
+                emit(f"gen_k{k}_{steps}", f"generate {what}: denoiser loop", denoiser_loop(k, steps), "measured")
+                emit(f"prior_loop_k{k}_{steps}", f"generate {what}: prior loop", prior_loop(k, steps), "measured")
+            else:
+                emit(f"gen_k{k}_{steps}", f"generate {what}: denoiser loop", steps * step[f"den_{sk}"], "derived",
+                     f"{steps} x guided denoiser step {sk}")
+                emit(f"prior_loop_k{k}_{steps}", f"generate {what}: prior loop", steps * step[f"prior_{sk}"], "derived",
+                     f"{steps} x prior step {sk}")
 
 if not args.skip_train:
     TB = args.train_batch
@@ -224,3 +227,49 @@ if not args.skip_train:
         return loss
     emit("train", f"GAFRG training step ({TB} windows, AdamW)", timeit(train_step), "measured",
          "q_sample + denoiser forward (train mode) + MSE + backward + AdamW")
+
+    # The whole official LatentMatcher training step (train_diffusion.py with configs/diffusion_model.yaml), as our
+    # `train gafrg` runs it: per speaker clip a decoder window and a prior window (the official draws one window start
+    # per model, the same for the whole batch), the frozen emotion VAE encoding the speaker windows of both and the
+    # prior's listener windows (its GRUCell loop of 50 steps, no grad), the prior's and the decoder's denoise in train
+    # mode, DiffusionLoss (MSE on the prior's latent and on the decoded x0, multipliers 1, 1), backward, AdamW over
+    # both models, and the loss read back (the official loop's .item()). Data are random tensors on the GPU (loading
+    # is not timed on either side).
+    S = TB // k  # speaker clips
+    le = conf["latent_embedder"]["args"]
+    vae = AutoencoderRNN_VAE_v2(types.SimpleNamespace(**le)).to(dev).eval()
+    for p in vae.parameters():
+        p.requires_grad_(False)
+    prior.train()
+    pdiff = PriorLatentDiffusion(Cfg(pc["args"]), Cfg(pc["scheduler"], k=k), pc["scheduler"]["num_train_timesteps"],
+                                 pc["scheduler"]["num_inference_timesteps"])
+    psampler = UniformSampler(pdiff)
+    loss_args = {kk: v for kk, v in conf["loss"]["args"].items()}
+    opt_full = torch.optim.AdamW(list(den.parameters()) + list(prior.parameters()), lr=conf["optimizer"]["args"]["lr"],
+                                 betas=tuple(conf["optimizer"]["args"]["beta"]),
+                                 weight_decay=float(conf["optimizer"]["args"]["weight_decay"]))
+    emo = lambda n: torch.rand(n, W, 25, device=dev)
+
+    def full_step():
+        with torch.no_grad():
+            # decoder side: speaker window -> its latent, repeated k times; listener next windows are the targets
+            s_emotion = emo(S)
+            dec_kwargs = conditions(TB)
+            dec_kwargs["speaker_latent_embed"] = vae.encode(s_emotion).unsqueeze(1).repeat_interleave(k, dim=0)
+            dec_kwargs["speaker_emotion_encodings"] = s_emotion.repeat_interleave(k, dim=0)
+            # prior side: the speaker window's latent (repeated) and the k listener windows' latents as x0
+            p_speaker = vae.encode(emo(S)).unsqueeze(1).repeat_interleave(k, dim=0)
+            x0_latent = vae.encode(emo(TB)).unsqueeze(1)
+            pc_kwargs = prior_conditions(conditions(TB))
+            pc_kwargs["speaker_latent_emb"] = p_speaker
+        t, _ = sampler.sample(S, dev)
+        out_dec = diff.denoise(den, emo(TB) * 2 - 1, t, model_kwargs=dec_kwargs)
+        tp, _ = psampler.sample(S, dev)
+        out_prior = pdiff.denoise(prior, x0_latent, tp, model_kwargs=pc_kwargs)
+        losses = DiffusionLoss(out_prior, out_dec, **loss_args)
+        opt_full.zero_grad()
+        losses["loss"].backward()
+        opt_full.step()
+        return losses["loss"].item()
+    emit("train_full", f"GAFRG LatentMatcher training step ({S} speakers x k={k}: prior + decoder + VAE encodes, AdamW)",
+         timeit(full_step), "measured", "as train_diffusion.py: frozen VAE encodes, both denoise(), DiffusionLoss, backward, AdamW, loss.item()")

@@ -14,6 +14,7 @@ export interface TrainCliOptions {
   steps?: string;
   seed?: string;
   backend?: string;
+  dawn?: string;
   resume?: boolean;
   force?: boolean;
   checkpointEvery?: string;
@@ -86,7 +87,7 @@ export async function runTrain(stageArg: string, o: TrainCliOptions, progress = 
   progress.stop();
   if (!corpus.fromNeighbours) process.stderr.write(`${o.data}: no neighbour_emotion_${o.split ?? "train"}.npy; each speaker clip's own listener is its only appropriate reaction\n`);
 
-  const backend = await core.useBackend(backendName);
+  const backend = await core.useBackend(backendName, { dawn: o.dawn });
   // ---- SIGINT: finish the step, save a checkpoint, exit 0
   let stop = false;
   const onSignal = () => {
@@ -107,7 +108,6 @@ export async function runTrain(stageArg: string, o: TrainCliOptions, progress = 
       steps,
       epochs,
       checkpointEvery,
-      resume: o.resume,
       init: o.init,
       shouldStop: () => stop,
       onStep: (r, of) => {
@@ -176,6 +176,7 @@ export function registerTrain(program: Command): void {
     .option("--steps <n>", "steps per stage instead of epochs")
     .option("--seed <n>", "training seed (default: the configuration's); same seed, data and backend give the same weights")
     .option("--backend <name>", "tfjs backend: wasm, cpu, webgpu or tensorflow", "wasm")
+    .option("--dawn <path>", "webgpu in Node: a dawn.node binary instead of the webgpu package's")
     .option("--resume", "continue the run in --out from its last checkpoints")
     .option("--force", "replace the run in --out")
     .option("--checkpoint-every <n>", "steps between checkpoints (default: one per epoch)")
