@@ -112,8 +112,12 @@ export function webgpuChecks(fixtures: string): WebGPUCheck[] {
 
   // ---- the fused attention against the composed ops on awkward shapes: query counts not a multiple of the kernel's
   // query block, two key sources (time token + cached conditions), head sizes other than 128, keys at the limit
-  const shapes: [number, number, number, number, number, number][] = [[3, 50, 512, 4, 50, 0], [2, 13, 64, 4, 1, 151], [2, 50, 512, 4, 1, 151], [1, 9, 96, 3, 256, 0], [2, 7, 40, 5, 3, 4]];
-  for (const [B, Lq, D, H, L1, L2] of shapes) {
+  // (the last three again with training's dropout on the probabilities, rate 0.3: the kernels' mask against ops/dropout's)
+  const shapes: [number, number, number, number, number, number, number][] = [
+    [3, 50, 512, 4, 50, 0, 0], [2, 13, 64, 4, 1, 151, 0], [2, 50, 512, 4, 1, 151, 0], [1, 9, 96, 3, 256, 0, 0], [2, 7, 40, 5, 3, 4, 0],
+    [1, 9, 96, 3, 256, 0, 0.3], [2, 7, 40, 5, 3, 4, 0.3], [2, 13, 64, 4, 13, 0, 0.3],
+  ];
+  for (const [B, Lq, D, H, L1, L2, drop] of shapes) {
     const self = L1 === Lq && !L2;
     const operands = () => {
       const qkv = tf.randomNormal([B, Lq, 3 * D], 0, 1, "float32", 7);
@@ -132,14 +136,15 @@ export function webgpuChecks(fixtures: string): WebGPUCheck[] {
     const both = once(async () => {
       const xs = operands();
       const weight = tf.randomNormal([B, Lq, D], 0, 1, "float32", 3);
+      const dropout = drop ? { rate: drop, seed: 987654321 } : undefined;
       const run = (fused: boolean) =>
         withFused(fused, () => ({
-          out: packedAttention(packed(xs)),
-          grads: tf.grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(packedAttention(packed(ys)), weight)))(xs),
+          out: packedAttention(packed(xs), dropout),
+          grads: tf.grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(packedAttention(packed(ys), dropout), weight)))(xs),
         }));
       return { composed: run(false), fused: run(true) };
     });
-    const shape = `B ${B}, ${Lq} queries, ${H} heads x ${D / H}, keys ${L1}${L2 ? ` + ${L2}` : ""}`;
+    const shape = `B ${B}, ${Lq} queries, ${H} heads x ${D / H}, keys ${L1}${L2 ? ` + ${L2}` : ""}${drop ? `, dropout ${drop}` : ""}`;
     add(`fused vs composed attention (${shape})`, async () => {
       const r = await both();
       return rel(relError(await r.fused.out.data(), await r.composed.out.data()), 1e-5);
@@ -151,6 +156,19 @@ export function webgpuChecks(fixtures: string): WebGPUCheck[] {
         return rel(relError(await r.fused.grads[i]!.data(), await r.composed.grads[i]!.data()), 1e-5);
       }),
     );
+  }
+
+  // ---- the frozen GRU's step kernel (the emotion VAE's encode) against the composed steps: odd widths and batches
+  for (const [B, H] of [[3, 48], [5, 70]] as const) {
+    add(`fused vs composed GRU encode (${B} windows of 50 frames, hidden ${H})`, async () => {
+      const c = { ...(await cfg()).latent_embedder.args, hidden_dim: H, z_dim: H };
+      const vae = new EmotionVAE(c, randomWeights({ ...(await cfg()), latent_embedder: { ...(await cfg()).latent_embedder, args: c } }, "emotion_vae", 21));
+      const x = tf.randomUniform([B, c.window_size, c.emotion_dim], 0, 1, "float32", 22);
+      const [composed, fused] = [withFused(false, () => vae.encode(x)), withFused(true, () => vae.encode(x))];
+      const result = rel(relError(await fused.data(), await composed.data()), 1e-5);
+      tf.dispose([x, composed, fused]);
+      return result;
+    });
   }
 
   // ---- LayerNorm's backward kernels against the composed ops: widths below, at and above the workgroup, with and

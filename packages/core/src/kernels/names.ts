@@ -20,7 +20,8 @@ export const GELU_GRAD = "PerfrdiffGeluGrad";
 
 /**
  * Multi-head attention over packed projections (see ops/attention.ts): inputs q, s1[, s2]; attrs qOffset, dim,
- * heads, offsets (kOffset, vOffset per source). One kernel per number of key/value sources.
+ * heads, offsets (kOffset, vOffset per source), dropRate and seed (training's dropout on the attention probabilities
+ * [B, H, Lq, Lk], hashed as the DROPOUT kernel; rate 0: none). One kernel per number of key/value sources.
  */
 export const ATTENTION = ["PerfrdiffAttention1", "PerfrdiffAttention2"] as const;
 /** Attention whose one input q holds queries, keys and values (its gradient is one tensor, not a sum of two). */
@@ -52,6 +53,13 @@ export const BATCH_MATMUL = "PerfrdiffBatchMatMul";
 
 /**
  * Inverted dropout with a counter-based mask: x * keep / (1 - rate), keep = hash(seed, index) >= rate. Inputs x;
- * attrs rate, seed. Its gradient is the same kernel on dy with the same seed (the mask is recomputed, not stored).
+ * attrs rate, seed, swap (1: hash by the index with the last two axes swapped). Its gradient is the same kernel on
+ * dy with the same attrs (the mask is recomputed, not stored).
  */
 export const DROPOUT = "PerfrdiffDropout";
+
+/**
+ * One GRUCell step of a frozen GRU (no gradient): inputs gi [B, T, 3H] (the input side's pre-activations of all steps,
+ * x W_ih^T + b_ih), h [B, H], whh [3H, H], bhh [3H]; attrs t (the step read from gi). -> h' [B, H].
+ */
+export const GRU_STEP = "PerfrdiffGruStep";

@@ -6,9 +6,10 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WeightSource } from "@perfrdiff/hypernet";
 import type { LatentEmbedderConfig } from "../config";
+import { gruLastHidden, gruStep } from "../ops/gru";
 import { matmulLast } from "../ops/matmul";
 import { weightProduct } from "../ops/linear";
-import { gruStep, linear, shapes } from "./nn";
+import { linear, shapes } from "./nn";
 import type { TrainingPass } from "./training-pass";
 
 /** What the VAE's training forward returns (the official forward's outputs). */
@@ -54,17 +55,21 @@ export class EmotionVAE {
     }
   }
 
-  /** The official `encode`: last GRU hidden state of one window [B, W, 25] -> [B, hidden_dim]. */
+  /**
+   * The official `encode`: last GRU hidden state of one window [B, W, 25] -> [B, hidden_dim]. For a frozen VAE (its
+   * encodings condition the diffusion models): no gradient flows through it (the training forward has its own).
+   */
   encode(emotion: tf.Tensor): tf.Tensor2D {
+    return this.encodeWindows(emotion, true);
+  }
+
+  private encodeWindows(emotion: tf.Tensor, frozen: boolean): tf.Tensor2D {
     this.check(emotion);
     const w = this.weights;
     return tf.tidy(() => {
-      const [B, W] = emotion.shape;
       // the input side of every step's gates in one product
-      const gates = tf.unstack(weightProduct(emotion, w.get("x_rnn.rnn_f.weight_ih"), w.get("x_rnn.rnn_f.bias_ih")), 1) as tf.Tensor2D[];
-      let h = tf.zeros([B, this.config.hidden_dim]) as tf.Tensor2D;
-      for (let t = 0; t < W; t++) h = gruStep(w, "x_rnn.rnn_f", gates[t]!, h);
-      return h;
+      const gates = weightProduct(emotion, w.get("x_rnn.rnn_f.weight_ih"), w.get("x_rnn.rnn_f.bias_ih")) as tf.Tensor3D;
+      return gruLastHidden(gates, w.get("x_rnn.rnn_f.weight_hh"), w.get("x_rnn.rnn_f.bias_hh"), frozen);
     });
   }
 
@@ -99,7 +104,7 @@ export class EmotionVAE {
       const ys: tf.Tensor2D[] = [];
       for (let t = 0; t < c.window_size; t++) {
         const gi = y ? (tf.add(fromHy, matmulLast(y, fromY)) as tf.Tensor2D) : fromHy;
-        h = gruStep(w, "d_rnn.rnn_f", gi, h);
+        h = gruStep(gi, h, w.get("d_rnn.rnn_f.weight_hh"), w.get("d_rnn.rnn_f.bias_hh"));
         let m: tf.Tensor = h;
         c.emb_dims.forEach((_, i) => (m = tf.tanh(linear(w, `d_mlp.affine_layers.${i}`, m))));
         y = linear(w, "d_out", m) as tf.Tensor2D;
@@ -116,7 +121,7 @@ export class EmotionVAE {
   forwardTrain(emotion: tf.Tensor, pass: TrainingPass | null): EmotionVAETrainOutput {
     this.check(emotion);
     return tf.tidy(() => {
-      const h = this.encode(emotion);
+      const h = this.encodeWindows(emotion, false);
       const mu = linear(this.weights, "fc_mu_enc", h) as tf.Tensor2D;
       const logvar = linear(this.weights, "fc_logvar_enc", h) as tf.Tensor2D;
       const z = pass ? (tf.add(mu, tf.mul(tf.tensor2d(pass.normal(mu.size), mu.shape), tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D) : mu;

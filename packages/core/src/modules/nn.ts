@@ -55,8 +55,8 @@ export function multiheadAttention(
   const D = inProj.shape[1] as number;
   if (D % numHeads !== 0) throw new Error(`${prefix}: model dim ${D} is not divisible by ${numHeads} heads`);
   // training: torch's MultiheadAttention(dropout=rate) drops attention probabilities
-  const probabilities = training && training.rate > 0 ? (p: tf.Tensor) => training.pass.dropout(p, training.rate) : undefined;
-  const ctx = multiHeadAttention(query, inProj, w.get(`${prefix}.in_proj_bias`), numHeads, memory ?? { key, value }, probabilities);
+  const dropout = training && training.rate > 0 ? { rate: training.rate, seed: training.pass.nextSeed() } : undefined;
+  const ctx = multiHeadAttention(query, inProj, w.get(`${prefix}.in_proj_bias`), numHeads, memory ?? { key, value }, dropout);
   return linear(w, `${prefix}.out_proj`, ctx);
 }
 
@@ -106,21 +106,6 @@ export function encoderLayer(
   const act = activation === "gelu" ? gelu : tf.relu;
   h = layerNorm(w, `${prefix}.norm2`, h, drop(linear(w, `${prefix}.linear2`, drop(act(linear(w, `${prefix}.linear1`, h))))));
   return h;
-}
-
-/**
- * One torch.nn.GRUCell step (gate order r, z, n) from the input's gate pre-activations gi = x W_ih^T + b_ih [B, 3H], for callers that compute them
- * for many steps in one product (an RNN over known inputs). r and z share one sigmoid (fewer kernels per step: at
- * the small preset a step's kernels cost more than their arithmetic). h [B, H] -> [B, H].
- */
-export function gruStep(w: WeightSource, prefix: string, gi: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
-  const H = h.shape[1];
-  const gh = weightProduct(h, w.get(`${prefix}.weight_hh`), w.get(`${prefix}.bias_hh`));
-  const [irz, inn] = tf.split(gi, [2 * H, H], 1);
-  const [hrz, hn] = tf.split(gh, [2 * H, H], 1);
-  const [r, z] = tf.split(tf.sigmoid(tf.add(irz!, hrz!)), 2, 1);
-  const n = tf.tanh(tf.add(inn!, tf.mul(r!, hn!)));
-  return tf.add(tf.mul(tf.sub(1, z!), n), tf.mul(z!, h)) as tf.Tensor2D;
 }
 
 /** Parameter shapes of common blocks (PyTorch names), for checkpoint validation and complexity counts. */

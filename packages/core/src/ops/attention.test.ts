@@ -53,6 +53,31 @@ describe("packed attention (composed path)", () => {
       expect(relDiff(packedAttention(a), ref)).toBeLessThan(1e-5);
     });
   });
+
+  it("drops the same probabilities on the wasm path (transposed scores) as on cpu, and the gradients agree", async () => {
+    const [B, L, D, H] = [2, 6, 12, 3];
+    const make = () => ({ qkv: tf.randomNormal([B, L, 3 * D], 0, 1, "float32", 11), weight: tf.randomNormal([B, L, D], 0, 1, "float32", 12) });
+    const run = async (backend: "cpu" | "wasm") => {
+      await useBackend(backend);
+      const { qkv, weight } = make();
+      const dropout = { rate: 0.3, seed: 4242 };
+      const packed = (t: tf.Tensor): PackedAttention => ({ q: t as tf.Tensor3D, qOffset: 0, dim: D, heads: H, sources: [{ t: t as tf.Tensor3D, kOffset: D, vOffset: 2 * D }] });
+      const out = packedAttention(packed(qkv), dropout);
+      const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(packedAttention(packed(t)), weight)))(qkv);
+      const dropped = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(packedAttention(packed(t), dropout), weight)))(qkv);
+      const res = { out: await out.data(), grad: await grad.data(), dropped: await dropped.data(), plain: await packedAttention(packed(qkv)).data() };
+      tf.dispose([qkv, weight, out, grad, dropped]);
+      return res;
+    };
+    const cpu = await run("cpu");
+    const wasm = await run("wasm");
+    await useBackend("cpu");
+    expect(relError(wasm.out, cpu.out)).toBeLessThan(1e-5);
+    expect(relError(wasm.dropped, cpu.dropped)).toBeLessThan(1e-5);
+    // dropout changed something (30% of the weights are zeroed), and is off without it
+    expect(relError(cpu.out, cpu.plain)).toBeGreaterThan(0.05);
+    expect(relError(cpu.dropped, cpu.grad)).toBeGreaterThan(0.05);
+  });
 });
 
 describe("input checks", () => {

@@ -1,6 +1,6 @@
 /**
- * Multi-head attention (torch.nn.MultiheadAttention's core: no masks, eval mode) as the model code calls it, on any
- * backend. Where the backend has core's fused attention kernels (WebGPU), queries, keys and values stay packed in
+ * Multi-head attention (torch.nn.MultiheadAttention's core: no masks; dropout on the probabilities in training) as the
+ * model code calls it, on any backend. Where the backend has core's fused attention kernels (WebGPU), queries, keys and values stay packed in
  * their projections and one kernel reads the heads in place; elsewhere, and for shapes the kernels do not take,
  * composed tfjs ops attend over heads split out of the projections.
  */
@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ATTENTION, ATTENTION_MAX_HEAD_DIM, ATTENTION_MAX_KEYS, ATTENTION_MAX_WORK, SELF_ATTENTION } from "../kernels/names";
 import { hasKernel } from "../kernels/registry";
 import { runKernel } from "../kernels/run";
+import { dropout as dropoutOp } from "./dropout";
 import { readsInPlace, weightProduct } from "./linear";
 import { bmm, plainProductsOnly } from "./matmul";
 
@@ -110,21 +111,27 @@ function headsTransposed(x: tf.Tensor, h: number): tf.Tensor4D {
 /** Columns [from, from + width) of t [B, L, C]. */
 const columns = (t: tf.Tensor3D, from: number, width: number) => (from === 0 && width === t.shape[2] ? t : tf.slice(t, [0, 0, from], [t.shape[0], t.shape[1], width]));
 
-/** What training does to attention probabilities before they weight the values (dropout). */
-export type ProbabilityTransform = (p: tf.Tensor) => tf.Tensor;
+/**
+ * Training's dropout on the attention probabilities (torch.nn.MultiheadAttention's `dropout`): the mask of
+ * ops/dropout.ts over the probabilities laid out [B, H, Lq, Lk], whichever path computes them.
+ */
+export interface AttentionDropout {
+  rate: number;
+  seed: number;
+}
 
 /**
  * The fused attention's fallback: scaled dot-product attention in tfjs ops of queries q [B, Lq, H*Dh] over keys
- * k [B, H, Lk, Dh] and values (v [B, H, Lk, Dh] or vT [B, H, Dh, Lk]) -> [B, Lq, H*Dh], heads merged; `probabilities`
- * transforms the softmax weights (training's dropout).
+ * k [B, H, Lk, Dh] and values (v [B, H, Lk, Dh] or vT [B, H, Dh, Lk]) -> [B, Lq, H*Dh], heads merged, with
+ * training's dropout on the softmax weights.
  */
-function composedAttention(q: tf.Tensor, k: tf.Tensor4D, values: { v: tf.Tensor4D } | { vT: tf.Tensor4D }, probabilities?: ProbabilityTransform): tf.Tensor {
-  const transform = probabilities ?? ((p: tf.Tensor) => p);
+function composedAttention(q: tf.Tensor, k: tf.Tensor4D, values: { v: tf.Tensor4D } | { vT: tf.Tensor4D }, dropout?: AttentionDropout): tf.Tensor {
   const [B, H, Lk, Dh] = k.shape;
   const Lq = q.shape[1] as number;
   const scale = 1 / Math.sqrt(Dh);
   if (!plainProductsOnly()) {
-    const p = transform(tf.softmax(tf.mul(tf.matMul(heads(q, H), k, false, true), scale), -1)) as tf.Tensor4D;
+    const p0 = tf.softmax(tf.mul(tf.matMul(heads(q, H), k, false, true), scale), -1);
+    const p = (dropout ? dropoutOp(p0, dropout.rate, dropout.seed) : p0) as tf.Tensor4D;
     const ctx = "v" in values ? tf.matMul(p, values.v) : tf.matMul(p, values.vT, false, true); // [B, H, Lq, Dh]
     return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B, Lq, H * Dh]);
   }
@@ -133,17 +140,19 @@ function composedAttention(q: tf.Tensor, k: tf.Tensor4D, values: { v: tf.Tensor4
   const vT = "vT" in values ? values.vT : (tf.transpose(values.v, [0, 1, 3, 2]) as tf.Tensor4D);
   const qT = tf.reshape(headsTransposed(q, H), [B * H, Dh, Lq]) as tf.Tensor3D;
   const sT = tf.mul(bmm(tf.reshape(k, [B * H, Lk, Dh]) as tf.Tensor3D, qT), scale); // [B*H, Lk, Lq]
-  const pT = transform(softmaxOverKeys(sT)) as tf.Tensor3D;
+  const p0T = softmaxOverKeys(sT);
+  // the transposed probabilities get the mask of the [B, H, Lq, Lk] layout
+  const pT = (dropout ? dropoutOp(p0T, dropout.rate, dropout.seed, { swapLastTwo: true }) : p0T) as tf.Tensor3D;
   const ctxT = bmm(tf.reshape(vT, [B * H, Dh, Lk]) as tf.Tensor3D, pT); // [B*H, Dh, Lq]
   return tf.reshape(tf.transpose(tf.reshape(ctxT, [B, H, Dh, Lq]), [0, 3, 1, 2]), [B, Lq, H * Dh]);
 }
 
 /**
  * Attention on packed projections (see {@link PackedAttention}): -> [B, Lq, dim], heads merged. One fused kernel
- * where the backend has it and the shapes fit its limits (and no probability transform is asked for), else
- * {@link composedAttention} over heads sliced out.
+ * where the backend has it and the shapes fit its limits, else {@link composedAttention} over heads sliced out.
+ * `dropout`: training's, on the probabilities (the same mask on both paths).
  */
-export function packedAttention(a: PackedAttention, probabilities?: ProbabilityTransform): tf.Tensor3D {
+export function packedAttention(a: PackedAttention, dropout?: AttentionDropout): tf.Tensor3D {
   const lk = a.sources.reduce((n, s) => n + s.t.shape[1], 0);
   const dh = a.dim / a.heads;
   const work = a.q.shape[0] * a.q.shape[1] * lk * a.dim;
@@ -151,13 +160,13 @@ export function packedAttention(a: PackedAttention, probabilities?: ProbabilityT
   // one input when queries, keys and values share a tensor: its gradient is then one kernel, not a sum of two
   const self = a.sources.length === 1 && a.sources[0]!.t === a.q;
   const name = self ? SELF_ATTENTION : ATTENTION[a.sources.length - 1]!;
-  if (!fits || probabilities || !hasKernel(name)) {
+  if (!fits || !hasKernel(name)) {
     const cat = (ts: tf.Tensor4D[], axis: number) => (ts.length === 1 ? ts[0]! : (tf.concat(ts, axis) as tf.Tensor4D));
     const k = cat(a.sources.map((s) => heads(columns(s.t, s.kOffset, a.dim), a.heads)), 2);
     const v = cat(a.sources.map((s) => heads(columns(s.t, s.vOffset, a.dim), a.heads)), 2);
-    return composedAttention(columns(a.q, a.qOffset, a.dim), k, { v }, probabilities) as tf.Tensor3D;
+    return composedAttention(columns(a.q, a.qOffset, a.dim), k, { v }, dropout) as tf.Tensor3D;
   }
-  const attrs = { qOffset: a.qOffset, dim: a.dim, heads: a.heads, offsets: a.sources.flatMap((s) => [s.kOffset, s.vOffset]) };
+  const attrs = { qOffset: a.qOffset, dim: a.dim, heads: a.heads, offsets: a.sources.flatMap((s) => [s.kOffset, s.vOffset]), dropRate: dropout?.rate ?? 0, seed: (dropout?.seed ?? 0) | 0 };
   const inputs: Record<string, tf.Tensor> = { q: a.q };
   if (!self) a.sources.forEach((s, i) => (inputs[`s${i + 1}`] = s.t));
   return runKernel(name, inputs, attrs) as tf.Tensor3D;
@@ -191,8 +200,7 @@ export function projectKeysValues(x: tf.Tensor, inProjWeight: tf.Tensor, inProjB
 /**
  * torch.nn.MultiheadAttention without masks (eval) up to its output projection: query [B, Lq, D] projected with
  * rows [0, D) of the in_proj weight [3D, D] and bias [3D], attending over `keys`: a memory (projected before), or
- * key/value [B, Lk, D] to project here. -> [B, Lq, D], heads merged. `probabilities` transforms the attention
- * weights (training's dropout).
+ * key/value [B, Lk, D] to project here. -> [B, Lq, D], heads merged. `dropout`: training's, on the attention weights.
  */
 export function multiHeadAttention(
   query: tf.Tensor,
@@ -200,14 +208,14 @@ export function multiHeadAttention(
   inProjBias: tf.Tensor,
   numHeads: number,
   keys: AttentionMemory | { key: tf.Tensor; value: tf.Tensor },
-  probabilities?: ProbabilityTransform,
+  dropout?: AttentionDropout,
 ): tf.Tensor {
   const D = inProjWeight.shape[1] as number;
   const self = !(keys instanceof AttentionMemory) && query === keys.key && keys.key === keys.value;
   if (self && packedLayout()) {
     // self-attention: queries, keys and values from one product, attended in place
     const qkv = weightProduct(query, inProjWeight, inProjBias) as tf.Tensor3D; // [B, L, 3D]
-    return packedAttention({ q: qkv, qOffset: 0, sources: [{ t: qkv, kOffset: D, vOffset: 2 * D }], dim: D, heads: numHeads }, probabilities);
+    return packedAttention({ q: qkv, qOffset: 0, sources: [{ t: qkv, kOffset: D, vOffset: 2 * D }], dim: D, heads: numHeads }, dropout);
   }
   const memory = keys instanceof AttentionMemory ? keys : projectKeysValues(keys.key, inProjWeight, inProjBias, numHeads, keys.value);
   const layout = layouts.get(memory)!;
@@ -215,7 +223,7 @@ export function multiHeadAttention(
     // weights read in place (training): all rows in one product, the fused attention reads the query columns; a
     // slice of W and of its bias would cost four kernels forward and six backward
     const q = weightProduct(query, inProjWeight, inProjBias, 0, readsInPlace(inProjWeight) ? 3 * D : D) as tf.Tensor3D;
-    return packedAttention({ q, qOffset: 0, sources: layout.packed, dim: D, heads: numHeads }, probabilities);
+    return packedAttention({ q, qOffset: 0, sources: layout.packed, dim: D, heads: numHeads }, dropout);
   }
-  return composedAttention(weightProduct(query, inProjWeight, inProjBias, 0, D), layout.k, { vT: layout.vT }, probabilities);
+  return composedAttention(weightProduct(query, inProjWeight, inProjBias, 0, D), layout.k, { vT: layout.vT }, dropout);
 }

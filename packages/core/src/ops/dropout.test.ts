@@ -29,4 +29,15 @@ describe("dropout (composed path)", () => {
       expect(() => dropout(x, 1, 1)).toThrow(/rate must be in \[0, 1\), got 1/);
     });
   });
+
+  it("swapLastTwo hashes by the transposed index: dropout(x^T, swap) is dropout(x) transposed", () => {
+    tf.tidy(() => {
+      const x = tf.add(tf.abs(tf.randomNormal([3, 17, 29], 0, 1, "float32", 2)), 0.1);
+      const xt = tf.transpose(x, [0, 2, 1]);
+      const want = tf.transpose(dropout(x, 0.4, 5), [0, 2, 1]).dataSync();
+      expect(Array.from(dropout(xt, 0.4, 5, { swapLastTwo: true }).dataSync())).toEqual(Array.from(want));
+      expect(Array.from(dropout(xt, 0.4, 5).dataSync())).not.toEqual(Array.from(want));
+      expect(() => dropout(tf.zeros([4]), 0.4, 5, { swapLastTwo: true })).toThrow(/rank >= 2/);
+    });
+  });
 });

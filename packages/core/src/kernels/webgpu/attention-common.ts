@@ -22,6 +22,9 @@ export interface AttentionAttrs {
   heads: number;
   /** kOffset, vOffset of each source */
   offsets: number[];
+  /** training's dropout on the attention probabilities (0 or absent: none), and its seed */
+  dropRate?: number;
+  seed?: number;
 }
 
 /**
@@ -33,11 +36,25 @@ export function sourceRow(src: 1 | 2, j: string, off: "k" | "v"): string {
 }
 
 /** Uniforms of the attention programs: query geometry, each source's rows, columns and offsets, the score scale. */
-export const ATTENTION_UNIFORMS = "lq : i32, heads : i32, cq : i32, qOff : i32, l1 : i32, c1 : i32, k1 : i32, v1 : i32, l2 : i32, c2 : i32, k2 : i32, v2 : i32, scale : f32,";
+export const ATTENTION_UNIFORMS = "lq : i32, heads : i32, cq : i32, qOff : i32, l1 : i32, c1 : i32, k1 : i32, v1 : i32, l2 : i32, c2 : i32, k2 : i32, v2 : i32, scale : f32, seed : i32, drop : f32, keepScale : f32,";
 
 export function attentionUniforms(q: tf.TensorInfo, srcs: tf.TensorInfo[], a: AttentionAttrs): Uniform[] {
   const geom = (i: number) => (srcs[i] ? [srcs[i]!.shape[1]!, srcs[i]!.shape[2]!, a.offsets[2 * i]!, a.offsets[2 * i + 1]!] : [0, 1, 0, 0]);
-  return [...ints(q.shape[1]!, a.heads, q.shape[2]!, a.qOffset, ...geom(0), ...geom(1)), ...floats(1 / Math.sqrt(a.dim / a.heads))];
+  const rate = a.dropRate ?? 0;
+  return [
+    ...ints(q.shape[1]!, a.heads, q.shape[2]!, a.qOffset, ...geom(0), ...geom(1)),
+    ...floats(1 / Math.sqrt(a.dim / a.heads)),
+    ...ints((a.seed ?? 0) | 0),
+    ...floats(rate, rate > 0 ? 1 / (1 - rate) : 1),
+  ];
+}
+
+/**
+ * WGSL: the dropout multiplier of attention probability (row `row` = (b * heads + h) * lq + i, key j): 0 or
+ * 1 / (1 - rate), from the DROPOUT kernel's hash of the element's index in [B, H, Lq, Lk]; 1 without dropout.
+ */
+export function dropMultiplier(row: string, j: string): string {
+  return `select(select(0.0, uniforms.keepScale, uniform01(u32(uniforms.seed), u32((${row}) * lk + ${j})) >= uniforms.drop), 1.0, uniforms.drop <= 0.0)`;
 }
 
 /** The packed tensors of an attention kernel's inputs: the query tensor and the sources (a self-attention's are one). */

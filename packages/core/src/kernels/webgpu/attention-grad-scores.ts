@@ -1,12 +1,14 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import { ATTENTION_GRAD_SCORES, ATTENTION_MAX_KEYS } from "../names";
-import { ATTENTION_UNIFORMS, LANES, attentionOperands, attentionUniforms, sourceRow, type AttentionAttrs } from "./attention-common";
+import { ATTENTION_UNIFORMS, LANES, attentionOperands, attentionUniforms, dropMultiplier, sourceRow, type AttentionAttrs } from "./attention-common";
+import { hashSnippet } from "./dropout";
 import { flat, kernelFunc, maxSnippet, runProgram, sumSnippet, WG } from "./program";
 
 /**
- * Backward pass, first kernel: for each (batch, head, query i), the softmax weights P_ij and the scaled score
- * gradients scale * dS_ij = scale * P_ij (dP_ij - sum_j P_ij dP_ij), dP_ij = dO_i . V_j, as [B, H, Lq, 2 Lk] (P, then
+ * Backward pass, first kernel: for each (batch, head, query i), the softmax weights as they weighted the values
+ * (M_ij P_ij, with training's dropout multipliers M, else P_ij) and the scaled score gradients
+ * scale * dS_ij = scale * P_ij (dP_ij - sum_j P_ij dP_ij), dP_ij = M_ij dO_i . V_j, as [B, H, Lq, 2 Lk] (M P, then
  * scale dS). One workgroup per query; key passes as in the forward (LANES invocations per key, coalesced rows).
  */
 function attentionGradScoresProgram(B: number, Lq: number, dim: number, heads: number, lk: number, twoSources: boolean): WebGPUProgram {
@@ -18,7 +20,7 @@ function attentionGradScoresProgram(B: number, Lq: number, dim: number, heads: n
   return {
     variableNames: twoSources ? ["q", "s1", "s2", "dy"] : ["q", "s1", "dy"],
     outputShape: [B, heads, Lq, 2 * lk],
-    shaderKey: `perfrdiffAttentionGradScores_${twoSources}_${dh}`,
+    shaderKey: `perfrdiffAttentionGradScores_${twoSources}_${dh}_dropout`,
     dispatchLayout: flat([B, heads, Lq, 2 * lk]),
     dispatch: [B * heads * Lq, 1, 1],
     workgroupSize: [WG, 1, 1],
@@ -30,6 +32,7 @@ function attentionGradScoresProgram(B: number, Lq: number, dim: number, heads: n
   var<workgroup> part : array<f32, ${2 * WG}>;
   var<workgroup> sc : array<f32, ${ATTENTION_MAX_KEYS}>;
   var<workgroup> dp : array<f32, ${ATTENTION_MAX_KEYS}>;
+  ${hashSnippet}
   ${sumSnippet}
   ${maxSnippet}
   fn main(index : i32) {
@@ -82,11 +85,12 @@ function attentionGradScoresProgram(B: number, Lq: number, dim: number, heads: n
     for (var j = tid; j < lk; j += ${WG}) { let e = exp(sc[j] - mx); sc[j] = e; s += e; }
     let inv = 1.0 / sumAll(tid, s);
     var r = 0.0;
-    for (var j = tid; j < lk; j += ${WG}) { let pj = sc[j] * inv; sc[j] = pj; r += pj * dp[j]; }
+    let prow = (b * heads + h) * lq + i;
+    for (var j = tid; j < lk; j += ${WG}) { let pj = sc[j] * inv; sc[j] = pj; let dpj = dp[j] * ${dropMultiplier("prow", "j")}; dp[j] = dpj; r += pj * dpj; }
     let rs = sumAll(tid, r);
     if (valid) {
-      let base = ((b * heads + h) * lq + i) * 2 * lk;
-      for (var j = tid; j < lk; j += ${WG}) { result[base + j] = sc[j]; result[base + lk + j] = uniforms.scale * sc[j] * (dp[j] - rs); }
+      let base = prow * 2 * lk;
+      for (var j = tid; j < lk; j += ${WG}) { result[base + j] = sc[j] * ${dropMultiplier("prow", "j")}; result[base + lk + j] = uniforms.scale * sc[j] * (dp[j] - rs); }
     }
   }`,
   };

@@ -1,6 +1,6 @@
 /**
  * Multi-head attention on WebGPU, one dispatch: scaled dot-product attention without masks (torch.nn.MultiheadAttention's
- * core, eval mode) that reads heads in place from packed q|k|v projections (tfjs composes ~9 kernels: head transposes,
+ * core; in training with dropout on the probabilities, hashed as ops/dropout.ts) that reads heads in place from packed q|k|v projections (tfjs composes ~9 kernels: head transposes,
  * products, softmax). Kernels for one or two key/value sources (time token + cached conditions, no concat) and for
  * self-attention (one input holding queries, keys and values, so its gradient is one tensor, not a sum of two).
  * The backward pass is attention-grad-scores.ts then attention-grad-input.ts, once per input tensor.
@@ -9,7 +9,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import { ATTENTION, ATTENTION_GRAD_INPUT, ATTENTION_GRAD_SCORES, ATTENTION_MAX_KEYS, SELF_ATTENTION } from "../names";
 import { runKernel } from "../run";
-import { ATTENTION_UNIFORMS, LANES, QB, attentionOperands, attentionUniforms, sourceRow, type AttentionAttrs } from "./attention-common";
+import { ATTENTION_UNIFORMS, LANES, QB, attentionOperands, attentionUniforms, dropMultiplier, sourceRow, type AttentionAttrs } from "./attention-common";
+import { hashSnippet } from "./dropout";
 import { flat, kernelFunc, runProgram, WG } from "./program";
 
 /**
@@ -46,13 +47,14 @@ function attentionProgram(B: number, Lq: number, dim: number, heads: number, two
   return {
     variableNames: twoSources ? ["q", "s1", "s2"] : ["q", "s1"],
     outputShape: [B, Lq, dim],
-    shaderKey: `perfrdiffAttention_${twoSources}_${dh}`,
+    shaderKey: `perfrdiffAttention_${twoSources}_${dh}_dropout`,
     dispatchLayout: flat([B, Lq, dim]),
     dispatch: [B * heads * Math.ceil(Lq / QB), 1, 1], // one workgroup per (batch, head, query block)
     workgroupSize: [WG, 1, 1],
     uniforms: ATTENTION_UNIFORMS,
     getUserCode: () => `
   const DH = ${dh};
+  ${hashSnippet}
   var<workgroup> qs : array<f32, ${QB * dh}>;
   var<workgroup> part : array<f32, ${WG * QB}>;
   var<workgroup> sc : array<f32, ${QB * ATTENTION_MAX_KEYS}>;
@@ -102,7 +104,9 @@ function attentionProgram(B: number, Lq: number, dim: number, heads: number, two
       var sum = 0.0;
       for (var j = 0; j < lk; j++) { let e = exp(sc[base + j] - m); sc[base + j] = e; sum += e; }
       let inv = 1.0 / sum;
-      for (var j = 0; j < lk; j++) { sc[base + j] *= inv; }
+      // training: the dropped probabilities weight the values
+      let row = (b * heads + h) * lq + i0 + tid;
+      for (var j = 0; j < lk; j++) { sc[base + j] *= inv * ${dropMultiplier("row", "j")}; }
     }
     workgroupBarrier();
     if (valid) {

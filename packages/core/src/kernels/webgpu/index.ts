@@ -8,6 +8,7 @@ import { attentionGradScoresKernel } from "./attention-grad-scores";
 import { dropoutGradient, dropoutKernel } from "./dropout";
 import { geluGradient, geluKernel } from "./gelu";
 import { geluGradKernel } from "./gelu-grad";
+import { gruStepKernel } from "./gru-step";
 import { layerNormGradients, layerNormKernels } from "./layer-norm";
 
 export const webgpuKernels: tf.KernelConfig[] = [
@@ -20,5 +21,6 @@ export const webgpuKernels: tf.KernelConfig[] = [
   adamWMomentsKernel,
   adamWParamKernel,
   dropoutKernel,
+  gruStepKernel,
 ];
 export const webgpuGradients: tf.GradConfig[] = [...layerNormGradients, geluGradient, ...attentionGradients, dropoutGradient];
