@@ -32,8 +32,8 @@ prepare)
       --outfile="$D/$f.mjs" --log-level=error \
       --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
   done
-  # the CLI, for training on a synthetic corpus (needs apps/cli built: pnpm build)
-  "$esbuild" apps/cli/dist/cli.js --bundle --platform=node --format=esm --main-fields=main,module \
+  # the CLI, for training on a synthetic corpus (needs apps/cli built: pnpm build); cli-device.mjs registers WebGPU
+  "$esbuild" packages/core/bench/cli-device.mjs --bundle --platform=node --format=esm --main-fields=main,module \
     --outfile="$D/perfrdiff.mjs" --log-level=error \
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
   test -f "$D/node.xz" || xz -T2 -c "$(command -v node)" > "$D/node.xz"
@@ -72,7 +72,7 @@ run | checks | profile | compare | train)
     out=${OUT:-/tmp}
     python3 packages/core/test/sgd_reference.py "$out/sgd.json" && echo "wrote $out/sgd.json"
     echo "## the CLI: official-size GAFRG on a synthetic corpus, ${TRAIN_STEPS:-300} steps"
-    cli=(/tmp/node "$D/perfrdiff.mjs")
+    cli=(env DAWN_NODE=/tmp/dawn.node /tmp/node "$D/perfrdiff.mjs")
     "${cli[@]}" synth --out /tmp/synth --speakers "${SYNTH_SPEAKERS:-10}" --listeners 4 --seed 1
     run=/tmp/train-run # its checkpoints are large: only the metrics and the plot are copied to $out
     "${cli[@]}" train embedder --data /tmp/synth --out "$run" --preset official --backend webgpu --steps "${EMBEDDER_STEPS:-100}" \
