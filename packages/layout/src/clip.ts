@@ -17,3 +17,17 @@ export interface FrameTrack {
   dim: number;
   data: Float32Array;
 }
+
+/**
+ * One item of a split in memory, as training and evaluation read it: a speaker clip's tracks and the listener clip
+ * recorded with it, all `[frames, dim]` of one clip length (3DMM normalised), and the listener's identity.
+ */
+export interface CorpusItem {
+  speakerAudio: FrameTrack; // [T, 78]
+  speakerEmotion: FrameTrack; // [T, 25]
+  speaker3dmm: FrameTrack; // [T, 58]
+  listenerEmotion: FrameTrack; // [T, 25]
+  listener3dmm: FrameTrack; // [T, 58]
+  /** `site/session/person` of the listener */
+  listenerId: string;
+}

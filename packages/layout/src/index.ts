@@ -14,6 +14,6 @@ export {
 export { ARKIT_BLENDSHAPES, FACE_COLUMNS, FACE_DIM, FACE_GROUPS, FACE_POSE_COLUMNS, columnIndex } from "./face";
 export type { ArkitBlendshape } from "./face";
 export { AUDIO_DIM, REACT_CLIP_FRAMES, REACT_FPS } from "./clip";
-export type { FrameTrack } from "./clip";
+export type { CorpusItem, FrameTrack } from "./clip";
 export { computeFaceStats, denormalise3dmm, normalise3dmm } from "./normalise";
 export type { FaceNormalisation, FaceStats } from "./normalise";

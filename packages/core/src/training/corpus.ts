@@ -1,20 +1,12 @@
 /**
  * What training reads: the items of a split in memory (a speaker clip, the listener clip recorded with it, the
- * listener's identity) and which listener reactions are appropriate for each speaker clip. `loadTrainingCorpus` of
+ * listener's identity) and which listener reactions are appropriate for each speaker clip. `loadCorpus` of
  * @perfrdiff/features builds one from a REACT-layout folder (real or synthetic); any object of this shape works.
  * Tracks are row-major `[frames, dim]`, all of one clip length; 3DMM tracks already normalised.
  */
-import type { FrameTrack } from "@perfrdiff/layout";
+import type { CorpusItem, FrameTrack } from "@perfrdiff/layout";
 
-export interface CorpusItem {
-  speakerAudio: FrameTrack;
-  speakerEmotion: FrameTrack;
-  speaker3dmm: FrameTrack;
-  listenerEmotion: FrameTrack;
-  listener3dmm: FrameTrack;
-  /** `site/session/person` of the listener */
-  listenerId: string;
-}
+export type { CorpusItem };
 
 export interface TrainingCorpus {
   items: CorpusItem[];

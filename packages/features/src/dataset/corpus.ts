@@ -4,20 +4,13 @@
  * speaker clip from the neighbour matrix. Each clip's files are read once (a clip is the speaker of one item and the
  * listener of its mirror).
  */
-import { REACT_CLIP_FRAMES, REACT_FPS, normalise3dmm, type FaceNormalisation, type FaceStats, type FrameTrack } from "@perfrdiff/layout";
+import { REACT_CLIP_FRAMES, REACT_FPS, normalise3dmm, type FaceNormalisation, type FaceStats, type CorpusItem, type FrameTrack } from "@perfrdiff/layout";
 import { extractReactAudioFeatures } from "../audio/react-audio";
 import { decodeWav, toMono } from "../audio/wav";
 import { parse3dmmNpy, parseEmotionCsv } from "../face/io";
 import type { ReactDataset } from "./reader";
 
-export interface CorpusItem {
-  speakerAudio: FrameTrack;
-  speakerEmotion: FrameTrack;
-  speaker3dmm: FrameTrack;
-  listenerEmotion: FrameTrack;
-  listener3dmm: FrameTrack;
-  listenerId: string;
-}
+export type { CorpusItem };
 
 export interface LoadedCorpus {
   items: CorpusItem[];
