@@ -3,6 +3,8 @@ import type { ClipTask } from "./clip-tasks";
 import { ClipPool } from "./pool";
 import { frdistMinimaWebGPU, requestWebGPUDevice } from "./frdist-webgpu";
 import { prepareInputs, type ReactEvalInputs } from "./inputs";
+import { EMOTION_DIM } from "@perfrdiff/layout";
+import { frdiv, frvar } from "./diversity";
 
 /**
  * How per-prediction scores are aggregated.
@@ -33,8 +35,20 @@ export interface EvaluateOptions {
   device?: GPUDevice;
   /** Worker threads for the WebAssembly FRdist (Node only; default: 0 = this thread). */
   workers?: number;
+  /** Also return each clip's values ({@link PerClipMetrics}), the input of paired t-tests between two runs. */
+  perClip?: boolean;
   onProgress?: (p: EvalProgress) => void;
 }
+
+/** The metrics that have a value per clip (FRDvs and FRRea-feat compare clips with each other: set-level only). */
+export const PER_CLIP_METRICS = ["FRCorr", "FRdist", "FRDiv", "FRVar", "FRSyn"] as const;
+export type PerClipMetricName = (typeof PER_CLIP_METRICS)[number];
+
+/**
+ * Each clip's value of the per-clip metrics, `[N]` each, aggregated over its K predictions under the run's
+ * convention. Their means over clips are the whole-split values.
+ */
+export type PerClipMetrics = Record<PerClipMetricName, Float64Array>;
 
 /** All REACT metrics. `FRRea` is FRRea-feat (a feature-space Frechet distance, not the rendered-face FID). */
 export interface ReactMetrics {
@@ -61,15 +75,18 @@ export interface EvalTimings {
   frdistBackend: "wasm" | "webgpu";
 }
 
-function aggregate(values: Float64Array, n: number, k: number, convention: MetricConvention): number {
-  let total = 0;
+/** Per clip, the sum (official) or mean (corrected) of its K values `[N * K]`: `[N]`. */
+function perClipAggregate(values: Float64Array, n: number, k: number, convention: MetricConvention): Float64Array {
+  const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let s = 0;
     for (let kk = 0; kk < k; kk++) s += values[i * k + kk];
-    total += convention === "official" ? s : s / k;
+    out[i] = convention === "official" ? s : s / k;
   }
-  return total / n;
+  return out;
 }
+
+const mean = (v: Float64Array): number => v.reduce((a, b) => a + b, 0) / v.length;
 
 /**
  * Computes every REACT metric.
@@ -79,7 +96,7 @@ function aggregate(values: Float64Array, n: number, k: number, convention: Metri
 export async function evaluateReact(
   inputs: ReactEvalInputs,
   options: EvaluateOptions = {},
-): Promise<ReactMetrics & { timings: EvalTimings }> {
+): Promise<ReactMetrics & { timings: EvalTimings; perClip?: PerClipMetrics }> {
   const convention = options.convention ?? "official";
   if (convention !== "official" && convention !== "corrected") {
     throw new Error(`unknown convention '${String(convention)}' (official or corrected)`);
@@ -143,15 +160,28 @@ export async function evaluateReact(
     report?.({ stage: "diversity", done: 1, total: 1 });
     const correlations = await correlationsPromise;
     const best = new Float64Array(n * k);
-    let offsets = 0;
+    const offsets = new Float64Array(n);
     for (const r of correlations) {
       best.set(r.values.subarray(0, k), r.clip * k);
-      for (let j = 0; j < scored; j++) offsets += r.values[k + j];
+      for (let j = 0; j < scored; j++) offsets[r.clip] += r.values[k + j] / scored;
     }
-    const FRCorr = aggregate(best, n, k, convention);
-    const FRSyn = offsets / (n * scored);
-
-    const FRdist = aggregate(await minima, n, k, convention);
+    const clipCorr = perClipAggregate(best, n, k, convention);
+    const clipDist = perClipAggregate(await minima, n, k, convention);
+    const FRCorr = mean(clipCorr);
+    const FRSyn = mean(offsets);
+    const FRdist = mean(clipDist);
+    let perClip: PerClipMetrics | undefined;
+    if (options.perClip) {
+      const size = p.t * EMOTION_DIM;
+      const clip = (i: number) => p.predictions.subarray(i * k * size, (i + 1) * k * size);
+      perClip = {
+        FRCorr: clipCorr,
+        FRdist: clipDist,
+        FRDiv: Float64Array.from(clips, (i) => frdiv(clip(i), 1, k, p.t, EMOTION_DIM)),
+        FRVar: Float64Array.from(clips, (i) => frvar(clip(i), 1, k, p.t, EMOTION_DIM)),
+        FRSyn: offsets,
+      };
+    }
     return {
       FRCorr,
       FRdist,
@@ -167,6 +197,7 @@ export async function evaluateReact(
         sets: sets.ms,
         frdistBackend: device ? "webgpu" : "wasm",
       },
+      ...(perClip ? { perClip } : {}),
     };
   } finally {
     await pool.close();

@@ -1,8 +1,8 @@
 /**
  * @perfrdiff/metrics: the REACT facial-reaction metrics, matching the official code, with fast DTW.
  */
-export { evaluateReact } from "./evaluate";
-export type { EvalProgress, EvalTimings, EvaluateOptions, FrdistBackend, MetricConvention, ReactMetrics } from "./evaluate";
+export { evaluateReact, PER_CLIP_METRICS } from "./evaluate";
+export type { EvalProgress, EvalTimings, EvaluateOptions, FrdistBackend, MetricConvention, PerClipMetricName, PerClipMetrics, ReactMetrics } from "./evaluate";
 export { prepareInputs, ReactInputError } from "./inputs";
 export type { ArrayND, PreparedInputs, ReactEvalInputs } from "./inputs";
 export { bestCccPerPrediction, ccc, cccFromStats, cccStats } from "./ccc";

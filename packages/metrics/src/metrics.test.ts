@@ -33,6 +33,21 @@ describe("evaluateReact against the numpy reference (test/fixtures/small)", () =
     expect(relErr(r.FRVar, expected.FRVar)).toBeLessThan(1e-9);
   });
 
+  it("per-clip values average to the split's values, under both conventions", async () => {
+    for (const convention of ["official", "corrected"] as const) {
+      const r = await evaluateReact(inputs, { backend: "wasm", convention, perClip: true });
+      const n = inputs.predictions.shape[0]!;
+      for (const m of ["FRCorr", "FRdist", "FRDiv", "FRVar", "FRSyn"] as const) {
+        const v = r.perClip![m];
+        expect(v.length).toBe(n);
+        expect(relErr(v.reduce((a, b) => a + b, 0) / n, r[m]), `${convention} ${m}`).toBeLessThan(1e-12);
+      }
+      // clips differ (the fixture's clips are not copies of each other)
+      expect(new Set(r.perClip!.FRdist).size).toBe(n);
+    }
+    expect((await evaluateReact(inputs, { backend: "wasm" })).perClip).toBeUndefined();
+  });
+
   it("corrected convention: means over K, FRSyn over all K", async () => {
     const r = await evaluateReact(inputs, { backend: "wasm", convention: "corrected" });
     expect(relErr(r.FRCorr, expected.corrected.FRCorr)).toBeLessThan(1e-7);
