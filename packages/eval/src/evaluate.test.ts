@@ -1,17 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { EMOTION_DIM } from "@perfrdiff/layout";
-import type { FrameTrack } from "@perfrdiff/layout";
 import { baselineReactions } from "./baselines";
 import { evaluateOnCorpus, splitEvalInputs } from "./evaluate";
 import type { SplitCorpus } from "./reactions";
+import { randomItems } from "./test-helpers";
 
 const T = 60;
-let s = 7;
-const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-const track = (dim: number): FrameTrack => ({ frames: T, dim, data: Float32Array.from({ length: T * dim }, rand) });
-const item = (id: string) => ({ speakerAudio: track(78), speakerEmotion: track(EMOTION_DIM), speaker3dmm: track(58), listenerEmotion: track(EMOTION_DIM), listener3dmm: track(58), listenerId: id });
 // three clips; clip 0's reaction is also appropriate to clip 1
-const corpus: SplitCorpus = { items: [item("a"), item("b"), item("a")], appropriate: [[0], [1, 0], [2]] };
+const corpus: SplitCorpus = { items: randomItems(["a", "b", "a"], T, 7), appropriate: [[0], [1, 0], [2]] };
 const clips = { speakerEmotion: corpus.items.map((i) => i.speakerEmotion), listenerEmotion: corpus.items.map((i) => i.listenerEmotion) };
 
 describe("evaluation on a split", () => {

@@ -3,10 +3,10 @@
  * the appropriate ones given by the corpus (the neighbour matrix's rows).
  */
 import { evaluateReact } from "@perfrdiff/metrics";
-import type { EvaluateOptions, ReactEvalInputs, ReactMetrics } from "@perfrdiff/metrics";
+import type { EvaluateOptions, PerClipMetrics, ReactEvalInputs, ReactMetrics } from "@perfrdiff/metrics";
 import { EMOTION_DIM } from "@perfrdiff/layout";
 import type { FrameTrack } from "@perfrdiff/layout";
-import type { SplitCorpus } from "./reactions";
+import type { EmotionCorpus } from "./reactions";
 
 function stackTracks(tracks: FrameTrack[]): Float32Array {
   const size = tracks[0]!.frames * EMOTION_DIM;
@@ -19,7 +19,7 @@ function stackTracks(tracks: FrameTrack[]): Float32Array {
  * The metric inputs for predictions `[N, K, T, 25]` of a split's N items: speakers `[N, T, 25]`, the listener pool
  * = the items' real reactions `[N, T, 25]`, neighbours `[N, N]` from the corpus' appropriate rows.
  */
-export function splitEvalInputs(corpus: SplitCorpus, predictions: Float32Array, k: number): ReactEvalInputs {
+export function splitEvalInputs(corpus: EmotionCorpus, predictions: Float32Array, k: number): ReactEvalInputs {
   const n = corpus.items.length;
   const t = corpus.items[0]!.speakerEmotion.frames;
   if (predictions.length !== n * k * t * EMOTION_DIM) {
@@ -35,8 +35,11 @@ export function splitEvalInputs(corpus: SplitCorpus, predictions: Float32Array, 
   };
 }
 
-/** Every REACT metric of predictions `[N, K, T, 25]` for the corpus' items. */
-export async function evaluateOnCorpus(corpus: SplitCorpus, predictions: Float32Array, k: number, options: EvaluateOptions = {}): Promise<ReactMetrics> {
+/**
+ * Every REACT metric of predictions `[N, K, T, 25]` for the corpus' items; with `perClip`, also each clip's values
+ * (`[N]` per metric).
+ */
+export async function evaluateOnCorpus(corpus: EmotionCorpus, predictions: Float32Array, k: number, options: EvaluateOptions = {}): Promise<ReactMetrics & { perClip?: PerClipMetrics }> {
   const { timings: _timings, ...metrics } = await evaluateReact(splitEvalInputs(corpus, predictions, k), options);
   return metrics;
 }

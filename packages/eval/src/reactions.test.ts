@@ -3,16 +3,12 @@ import { createReactionGenerator, presetConfig, tf } from "@perfrdiff/core";
 import type { ReactionGenerator } from "@perfrdiff/core";
 import { randomWeights } from "@perfrdiff/core/weights";
 import { EMOTION_DIM, FACE_DIM } from "@perfrdiff/layout";
-import type { FrameTrack } from "@perfrdiff/layout";
-import { generateForCorpus } from "./reactions";
+import { generateForCorpus, speakerClipTensors } from "./reactions";
 import type { SplitCorpus } from "./reactions";
+import { randomItems } from "./test-helpers";
 
 const T = 100; // two 50-frame windows
-let s = 3;
-const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-const track = (dim: number): FrameTrack => ({ frames: T, dim, data: Float32Array.from({ length: T * dim }, rand) });
-const item = (id: string) => ({ speakerAudio: track(78), speakerEmotion: track(EMOTION_DIM), speaker3dmm: track(FACE_DIM), listenerEmotion: track(EMOTION_DIM), listener3dmm: track(FACE_DIM), listenerId: id });
-const corpus: SplitCorpus = { items: [item("a"), item("b"), item("a")], appropriate: [[0], [1], [2]] };
+const corpus: SplitCorpus = { items: randomItems(["a", "b", "a"], T, 3), appropriate: [[0], [1], [2]] };
 
 describe("generateForCorpus", () => {
   it("gives clip i the reactions generate() gives it with seed + i", async () => {
@@ -24,8 +20,7 @@ describe("generateForCorpus", () => {
       const all = await generateForCorpus(gen, corpus, { k, steps: 2, guidance: 2, seed: 40, onProgress: (d) => progress.push(d) });
       expect(all.length).toBe(3 * k * T * EMOTION_DIM);
       expect(progress).toEqual([1, 2, 3]);
-      const it2 = corpus.items[2]!;
-      const clip = { audio: tf.tensor2d(it2.speakerAudio.data, [T, 78]), emotion: tf.tensor2d(it2.speakerEmotion.data, [T, EMOTION_DIM]), threeDmm: tf.tensor2d(it2.speaker3dmm.data, [T, FACE_DIM]) };
+      const clip = speakerClipTensors(corpus.items[2]!);
       const alone = await gen.generate(clip, { k, steps: 2, guidance: 2, seed: 42 });
       const expected = await alone.emotion.data();
       tf.dispose([clip.audio, clip.emotion, clip.threeDmm, alone.emotion]);
