@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerCompare } from "./commands/compare";
 import { registerEval } from "./commands/eval";
 import { registerGenerate } from "./commands/generate";
 import { registerFeatures } from "./commands/features";
@@ -17,6 +18,7 @@ program
 registerGenerate(program);
 registerTrain(program);
 registerEval(program);
+registerCompare(program);
 registerFeatures(program);
 registerSynth(program);
 registerImportTorch(program);

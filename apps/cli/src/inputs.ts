@@ -43,3 +43,16 @@ export async function readFloatNpy(path: string, what: string): Promise<NumericN
   }
   return a as NumericNpy;
 }
+
+/**
+ * The folder of mean_face.npy / std_face.npy a command normalises 3DMM tracks with: `--face-stats DIR`, none with
+ * `--no-face-stats` (false), else `<data>/FaceVerse` when it holds mean_face.npy, else none.
+ */
+export async function faceStatsFolder(option: string | false | undefined, data: string | undefined): Promise<string | null> {
+  if (option === false) return null;
+  if (option) return option;
+  if (!data) return null;
+  const { join } = await import("node:path");
+  const dir = join(data, "FaceVerse");
+  return (await fileExists(join(dir, "mean_face.npy"))) ? dir : null;
+}

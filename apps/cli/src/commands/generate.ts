@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { BackendName, ModuleName, SamplerName } from "@perfrdiff/core";
 import type { FaceStats, FrameTrack } from "@perfrdiff/layout";
-import { fileExists, readFloatNpy, wholeNumber } from "../inputs";
+import { faceStatsFolder, fileExists, readFloatNpy, wholeNumber } from "../inputs";
 import { StageProgress } from "../progress";
 
 /** The options of `perfrdiff generate` as commander hands them over (strings, as typed on the command line). */
@@ -153,11 +153,7 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   // ---- speaker clip (and listener history): from the dataset layout, explicit files, or both
   const { modalityPath } = await import("@perfrdiff/features/dataset");
   const clipFile = (modality: "audio" | "emotion" | "3dmm", clip: string) => join(o.data!, ...modalityPath(split, modality, clip).split("/"));
-  let faceStatsDir: string | null = null;
-  if (o.faceStats !== false) {
-    if (o.faceStats) faceStatsDir = o.faceStats;
-    else if (o.data && (await fileExists(join(o.data, "FaceVerse", "mean_face.npy")))) faceStatsDir = join(o.data, "FaceVerse");
-  }
+  const faceStatsDir = await faceStatsFolder(o.faceStats, o.data);
   const faceStats: FaceStats | null = faceStatsDir ? await (await import("@perfrdiff/features/face")).loadFaceStats(faceStatsDir) : null;
 
   const source = (explicit: string | undefined, modality: "audio" | "emotion" | "3dmm", flag: string): string => {

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { BackendName, PerFRDiffConfig } from "@perfrdiff/core";
 import type { TrainStage } from "@perfrdiff/core/training";
-import { fileExists, wholeNumber } from "../inputs";
+import { faceStatsFolder, fileExists, wholeNumber } from "../inputs";
 import { StageProgress } from "../progress";
 
 /** The options of `perfrdiff train` as commander hands them over. */
@@ -71,11 +71,7 @@ export async function runTrain(stageArg: string, o: TrainCliOptions, progress = 
   const dataset = await import("@perfrdiff/features/dataset");
   const { loadFaceStats } = await import("@perfrdiff/features/face");
   const { join } = await import("node:path");
-  let faceStatsDir: string | null = null;
-  if (o.faceStats !== false) {
-    if (o.faceStats) faceStatsDir = o.faceStats;
-    else if (await fileExists(join(o.data, "FaceVerse", "mean_face.npy"))) faceStatsDir = join(o.data, "FaceVerse");
-  }
+  const faceStatsDir = await faceStatsFolder(o.faceStats, o.data);
   const faceStats = faceStatsDir ? await loadFaceStats(faceStatsDir) : undefined;
   const load = async (split: string) => {
     const ds = await dataset.ReactDataset.open(o.data, split);
