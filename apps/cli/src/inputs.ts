@@ -46,13 +46,17 @@ export async function readFloatNpy(path: string, what: string): Promise<NumericN
 
 /**
  * The folder of mean_face.npy / std_face.npy a command normalises 3DMM tracks with: `--face-stats DIR`, none with
- * `--no-face-stats` (false), else `<data>/FaceVerse` when it holds mean_face.npy, else none.
+ * `--no-face-stats` (false), else the model's own (`<checkpoint>/FaceVerse`: training and the default model keep the
+ * statistics their model was trained with there), else `<data>/FaceVerse`, the first that holds mean_face.npy.
  */
-export async function faceStatsFolder(option: string | false | undefined, data: string | undefined): Promise<string | null> {
+export async function faceStatsFolder(option: string | false | undefined, data: string | undefined, checkpoint?: string): Promise<string | null> {
   if (option === false) return null;
   if (option) return option;
-  if (!data) return null;
   const { join } = await import("node:path");
-  const dir = join(data, "FaceVerse");
-  return (await fileExists(join(dir, "mean_face.npy"))) ? dir : null;
+  for (const root of [checkpoint, data]) {
+    if (!root) continue;
+    const dir = join(root, "FaceVerse");
+    if (await fileExists(join(dir, "mean_face.npy"))) return dir;
+  }
+  return null;
 }

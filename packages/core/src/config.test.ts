@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, officialConfig, parseConfig, samplerFromConfig } from "./index";
+import { ConfigError, officialConfig, parseConfig, presetConfig, samplerFromConfig } from "./index";
 
 const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), "utf8");
 
@@ -48,6 +48,23 @@ describe("config", () => {
     expect(() => parseConfig(yaml.replace("var_type: fixed_large", "var_type: learned"))).toThrow(/scheduler\.var_type 'learned'/);
     expect(() => parseConfig(yaml.replace("noise_schedule: cosine", "noise_schedule: sigmoid"))).toThrow(/noise_schedule 'sigmoid'/);
     expect(() => parseConfig(yaml.replace("predict: start_x", "predict: x_prev"))).toThrow(/predict 'x_prev'.*start_x, epsilon, eps, v/);
+  });
+
+  it("extends a preset: the YAML's keys over it, mappings merged, lists replaced", () => {
+    const small = presetConfig("small");
+    const cfg = parseConfig(
+      "extends: small\ndiffusion_decoder:\n  args: { s_audio_enc_drop_prob: 1.0 }\n  scheduler: { predict: epsilon }\nmain_model:\n  args: { predict: weight, modified_layers: [diffusion_decoder.model.to_emotion_feat] }\n",
+    );
+    expect(cfg.diffusion_decoder.args.s_audio_enc_drop_prob).toBe(1);
+    expect(cfg.diffusion_decoder.scheduler.predict).toBe("epsilon");
+    expect(cfg.main_model!.args.predict).toBe("weight");
+    expect(cfg.main_model!.args.modified_layers).toEqual(["diffusion_decoder.model.to_emotion_feat"]);
+    // everything else is the preset's
+    expect(cfg.diffusion_decoder.args.latent_dim).toBe(small.diffusion_decoder.args.latent_dim);
+    expect(cfg.diffusion_decoder.scheduler.num_inference_timesteps).toBe(small.diffusion_decoder.scheduler.num_inference_timesteps);
+    expect(cfg.main_model!.args.rank).toBe(4);
+    expect(cfg.training).toEqual(small.training);
+    expect(() => parseConfig("extends: large\n")).toThrow(/extends: "large" is not a preset; expected one of official, small/);
   });
 });
 

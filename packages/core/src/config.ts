@@ -16,7 +16,13 @@ export interface PersonSpecificConfig {
   seq_len: number;
   proj_dim: number;
   proj_head: "mlp" | "linear" | "none";
+  /** input dropout (on the embedded tokens), in training */
   drop_prob: number;
+  /**
+   * Ours: the encoder layers' dropout in training. The official PSSL builds torch.nn.TransformerEncoderLayer without
+   * a dropout argument, so torch's default 0.1 applies.
+   */
+  layer_drop_prob: number;
   max_len: number;
   pos_encoding: "absolute" | "learnable";
   embed_layer: "linear" | "none";
@@ -176,8 +182,18 @@ export interface GafrgTraining {
 /** PSSL with the supervised contrastive loss (no official script; the paper's settings). */
 export interface PsslTraining {
   epochs: number;
-  /** speaker clips per step; every appropriate reaction of each is a sample, labelled by its listener */
+  /**
+   * How a step's samples are drawn. `appropriate` (the paper's): batch_size speaker clips, every appropriate
+   * reaction of each a sample. `listeners` (ours): batch_size listeners, clips_per_listener distinct clips of each,
+   * so that every sample has positives (in the paper's batches a listener's only positives are their reactions to
+   * the other speaker clips drawn, often none, while the reactions of other listeners to the same speaker clip look
+   * alike; on our synthetic corpus that batch trains PSSL to tell speaker clips apart, not listeners).
+   */
+  sampling: "appropriate" | "listeners";
+  /** `appropriate`: speaker clips per step; `listeners`: listeners per step. Samples are labelled by their listener. */
   batch_size: number;
+  /** `listeners` sampling: distinct clips of each listener per step (listeners with fewer clips give all they have) */
+  clips_per_listener: number;
   lr: number;
   weight_decay: number;
   betas: [number, number];
@@ -229,7 +245,7 @@ export class ConfigError extends Error {
 
 const DEFAULT_PSSL: PersonSpecificConfig = {
   in_features: 58, embed_dim: 512, num_heads: 4, num_layers: 4, mlp_dim: 1024, seq_len: 750, proj_dim: 512,
-  proj_head: "mlp", drop_prob: 0.1, max_len: 5000, pos_encoding: "absolute", embed_layer: "linear",
+  proj_head: "mlp", drop_prob: 0.1, layer_drop_prob: 0.1, max_len: 5000, pos_encoding: "absolute", embed_layer: "linear",
 };
 const DEFAULT_VAE: LatentEmbedderConfig = {
   emotion_dim: 25, coeff_3dmm_dim: 58, emb_dims: [128, 128], num_layers: 2, hidden_dim: 512, z_dim: 512,
@@ -314,7 +330,7 @@ const DEFAULT_TRAINING: TrainingConfig = {
     max_grad_norm: 5, scheduler: "cosine_annealing", cosine_t_max: null, cosine_start_epoch: 5, losses_multipliers: [1, 1], temporal_loss_w: 0,
   },
   pssl: {
-    epochs: 50, batch_size: 3, lr: 1e-4, weight_decay: 1e-4, betas: [0.9, 0.999], scheduler: "cosine_annealing", cosine_t_max: null, temperature: 0.07,
+    epochs: 50, sampling: "appropriate", batch_size: 3, clips_per_listener: 3, lr: 1e-4, weight_decay: 1e-4, betas: [0.9, 0.999], scheduler: "cosine_annealing", cosine_t_max: null, temperature: 0.07,
     base_temperature: 0.07,
   },
   pwsg: { epochs: 100, batch_size: 1, k_appro: 1, lr: 1e-3, momentum: 0.9, weight_decay: 1e-4 },
@@ -374,19 +390,37 @@ function trainingConfig(root: Obj): TrainingConfig {
   }
   for (const [stage, v] of Object.entries(t)) {
     if (!isObj(v)) continue;
-    for (const k of ["epochs", "batch_size", "k_appro"]) {
+    for (const k of ["epochs", "batch_size", "k_appro", "clips_per_listener"]) {
       const n = (v as Record<string, unknown>)[k];
       if (n !== undefined && (!Number.isInteger(n) || (n as number) < 1)) throw new ConfigError(`training.${stage}.${k} must be a whole number >= 1, got ${JSON.stringify(n)}`);
     }
   }
   oneOf(t.gafrg.scheduler, ["cosine_annealing", "none"], "training.gafrg.scheduler");
   oneOf(t.pssl.scheduler, ["cosine_annealing", "none"], "training.pssl.scheduler");
+  oneOf(t.pssl.sampling, ["appropriate", "listeners"], "training.pssl.sampling");
   return t;
 }
 
-/** Builds a typed config from a parsed YAML object, filling the official defaults. */
+/** `over` laid on `base`: mappings merged key by key (recursively), anything else replaced. */
+function deepMerge(base: Obj, over: Obj): Obj {
+  const out: Obj = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isObj(v) && isObj(out[k]) ? deepMerge(out[k] as Obj, v) : v;
+  return out;
+}
+
+/**
+ * Builds a typed config from a parsed YAML object, filling the official defaults. A top-level `extends: <preset>`
+ * (official or small) lays the rest of the mapping over that preset, so a YAML can hold only what it changes.
+ */
 export function configFromObject(root: unknown): PerFRDiffConfig {
   if (!isObj(root)) throw new ConfigError("config is not a YAML mapping");
+  if (root.extends !== undefined) {
+    const { extends: name, ...rest } = root;
+    if (typeof name !== "string" || !Object.hasOwn(PRESETS, name)) {
+      throw new ConfigError(`extends: ${JSON.stringify(name)} is not a preset; expected one of ${Object.keys(PRESETS).join(", ")}`);
+    }
+    return configFromObject(deepMerge(parseYaml(PRESETS[name as PresetName]) as Obj, rest));
+  }
   const ps = section(root, "person_specific", true)!;
   const le = section(root, "latent_embedder", true)!;
   const pr = section(root, "diffusion_prior", true)!;
@@ -502,11 +536,14 @@ export function officialConfig(): PerFRDiffConfig {
  * useful in minutes on a 2-core CPU. Not comparable with published numbers; for development, tests and the demo.
  * GAFRG steps take 2 speaker clips x 4 appropriate reactions (the official 4 x 10 is ~3x slower a step on that CPU)
  * and do not train the prior: like the official configuration, this one drops the prior's output
- * (l_latent_embed_drop_prob 1), so its loss only costs time (losses_multipliers [0, 1]).
+ * (l_latent_embed_drop_prob 1), so its loss only costs time (losses_multipliers [0, 1]). PSSL steps take 4
+ * listeners x 3 of their clips (`sampling: listeners`), so that every sample has positives, and PSSL trains without
+ * dropout: normalised 3DMM tracks are small next to the sinusoidal positions and the CLS token, and 10% dropout noise
+ * on the tokens drowned what tells listeners apart (a fixed batch of 4 listeners did not separate in 100 steps).
  */
 export const SMALL_MODEL_YAML = `
 person_specific:
-  args: { embed_dim: 64, num_heads: 4, num_layers: 2, mlp_dim: 128, seq_len: 250, proj_dim: 64, max_len: 1000 }
+  args: { embed_dim: 64, num_heads: 4, num_layers: 2, mlp_dim: 128, seq_len: 250, proj_dim: 64, max_len: 1000, drop_prob: 0.0, layer_drop_prob: 0.0 }
 latent_embedder:
   args: { hidden_dim: 64, z_dim: 64, emb_dims: [64, 64] }
 diffusion_prior:
@@ -531,7 +568,7 @@ training:
   seed: 1234
   embedder: { epochs: 40, batch_size: 64, lr: 0.002 }
   gafrg: { epochs: 60, batch_size: 2, k_appro: 4, lr: 0.001, cosine_t_max: 60, losses_multipliers: [0, 1] }
-  pssl: { epochs: 60, batch_size: 3, lr: 0.0005 }
+  pssl: { epochs: 60, sampling: listeners, batch_size: 4, clips_per_listener: 3, lr: 0.0005 }
   pwsg: { epochs: 20, lr: 0.01 }
 `;
 

@@ -12,37 +12,62 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReactionGenerator, presetConfig, useBackend } from "@perfrdiff/core";
 import type { PerFRDiffConfig } from "@perfrdiff/core";
 import { TrainingRun, trainStages } from "@perfrdiff/core/training";
+import { PersonSpecificEncoder } from "@perfrdiff/core/modules";
 import { randomWeights } from "@perfrdiff/core/weights";
 import { generateSynthCorpus } from "@perfrdiff/features/synth";
 import { ReactDataset, loadCorpus } from "@perfrdiff/features/dataset";
 import type { ReactMetrics } from "@perfrdiff/metrics";
-import { baselineReactions, evaluateOnCorpus, generateForCorpus } from "./index";
+import { baselineReactions, evaluateOnCorpus, generateForCorpus, listenerRetrieval } from "./index";
+import type { ListenerClip } from "./index";
 
 const FRAMES = 250;
 const EMBEDDER_STEPS = 100;
 const GAFRG_STEPS = 2400; // 50 epochs of this corpus
+const PSSL_STEPS = 100;
 const K = 5;
 const SAMPLING = { k: K, steps: 10, guidance: 2, seed: 0 };
 
 describe("learning (small preset, synthetic corpus)", () => {
   let dir = "";
+  let run: TrainingRun;
+  let train: Awaited<ReturnType<typeof loadCorpus>>;
+  let val: Awaited<ReturnType<typeof loadCorpus>>;
+  let cfg: PerFRDiffConfig;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "perfrdiff-learning-"));
+    await generateSynthCorpus(join(dir, "data"), { speakers: 10, listeners: 4, seed: 1, frames: FRAMES + 1, clipsPerSpeaker: 2, reactionsPerClip: 3 });
+    const load = async (split: string) => loadCorpus(await ReactDataset.open(join(dir, "data"), split), { frames: FRAMES });
+    [train, val] = [await load("train"), await load("val")];
+    const base = presetConfig("small");
+    cfg = { ...base, training: { ...base.training, clip_length: FRAMES } };
+    await useBackend("wasm");
+    run = await TrainingRun.open(join(dir, "run"), cfg);
+  }, 300_000);
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it("PSSL puts the held-out clips of each listener nearest their training clips, far further apart than before training", async () => {
+    await trainStages(run, { stages: ["pssl"], corpus: train, steps: PSSL_STEPS });
+    // one entry per distinct listener clip: the validation clips of the four listeners against every training clip
+    const clips = (c: typeof train): ListenerClip[] => [...new Map(c.items.map((it) => [it.listener3dmm, { threeDmm: it.listener3dmm, listenerId: it.listenerId }])).values()];
+    const gallery = clips(train);
+    const queries = clips(val).filter((q) => q.listenerId.includes("/L"));
+    const retrieval = async (weights: Awaited<ReturnType<TrainingRun["loadWeights"]>>) => listenerRetrieval(new PersonSpecificEncoder(cfg.person_specific.args, weights!), gallery, queries);
+    const trained = await retrieval(await run.loadWeights("pssl"));
+    const untrained = await retrieval(randomWeights(cfg, "pssl", 7));
+    console.log(`PSSL retrieval: trained ${trained.accuracy.toFixed(3)} (margin ${trained.margin.toFixed(3)}), untrained ${untrained.accuracy.toFixed(3)} (margin ${untrained.margin.toFixed(3)}), chance ${trained.chance.toFixed(3)}, ${queries.length} queries`);
+    expect(queries.length).toBe(12);
+    expect(trained.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(trained.chance).toBeLessThan(0.2);
+    expect(trained.margin).toBeGreaterThan(untrained.margin + 0.1);
+  }, 1_800_000);
+
   it("the trained GAFRG beats the untrained model and the REACT baselines on FRdist, and the untrained model, random and meanfr on FRCorr", async () => {
-    dir = await mkdtemp(join(tmpdir(), "perfrdiff-learning-"));
-    await generateSynthCorpus(join(dir, "data"), { speakers: 10, listeners: 4, seed: 1, frames: FRAMES + 1, clipsPerSpeaker: 2, reactionsPerClip: 3 });
-    const load = async (split: string) => loadCorpus(await ReactDataset.open(join(dir, "data"), split), { frames: FRAMES });
-    const [train, val] = [await load("train"), await load("val")];
-    const base = presetConfig("small");
-    const cfg: PerFRDiffConfig = { ...base, training: { ...base.training, clip_length: FRAMES } };
-    await useBackend("wasm");
-    const run = await TrainingRun.open(join(dir, "run"), cfg);
     await trainStages(run, { stages: ["embedder"], corpus: train, steps: EMBEDDER_STEPS });
     await trainStages(run, { stages: ["gafrg"], corpus: train, steps: GAFRG_STEPS });
 

@@ -35,6 +35,13 @@ describe("listener identity retrieval", () => {
     expect(r.accuracy).toBeCloseTo(2 / 3, 10);
     expect(r.chance).toBeCloseTo((0.5 + 0.25 + 0.25) / 3, 10);
     expect(r.perListener).toEqual({ a: { queries: 1, correct: 1 }, b: { queries: 1, correct: 1 }, c: { queries: 1, correct: 0 } });
+    // margin: per query, the best cosine to its own listener's clips minus the best to another's
+    const unit = (v: number[]) => v.map((x) => x / Math.hypot(...v));
+    const cos = (u: number[], v: number[]) => unit(u).reduce((s, x, i) => s + x * unit(v)[i]!, 0);
+    const [a0, a1, b, c] = [[1, 0, 0, 0], [1, 0, 0, 0.5], [0, 1, 0, 0], [0, 0, 1, 0]];
+    const [qa, qb, qc] = [[1, 0, 0, 0.1], [0, 1, 0, 0.2], [1, 0, 0, 0.9]];
+    const margins = [Math.max(cos(qa, a0), cos(qa, a1)) - 0, cos(qb, b) - cos(qb, a1), cos(qc, c) - cos(qc, a1)];
+    expect(r.margin).toBeCloseTo(margins.reduce((x, y) => x + y) / 3, 5);
   });
 
   it("refuses clips shorter than the encoder's history and empty sets", async () => {

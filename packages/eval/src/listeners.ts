@@ -22,6 +22,12 @@ export interface RetrievalResult {
   queries: number;
   /** Per listener: queries and correct retrievals. */
   perListener: Record<string, { queries: number; correct: number }>;
+  /**
+   * Mean over queries (whose listener has gallery clips, as do others) of (the best cosine to a gallery clip of the
+   * same listener) minus (the best to another listener's): how far apart the encoder puts listeners (an untrained
+   * encoder maps every clip close to every other).
+   */
+  margin: number;
 }
 
 /** PSSL projections [proj_dim] (unit norm) of clips (their first seq_len frames), in batches of 16. */
@@ -60,15 +66,21 @@ export async function listenerRetrieval(encoder: PersonSpecificEncoder, gallery:
   const perListener: RetrievalResult["perListener"] = {};
   let correct = 0;
   let chance = 0;
+  let margin = 0;
+  let margins = 0;
   q.forEach((qv, i) => {
+    const id = queries[i]!.listenerId;
     let best = -Infinity;
     let at = 0;
+    let [same, other] = [-Infinity, -Infinity];
     g.forEach((gv, j) => {
       let dot = 0;
       for (let d = 0; d < qv.length; d++) dot += qv[d]! * gv[d]!;
       if (dot > best) [best, at] = [dot, j];
+      if (gallery[j]!.listenerId === id) same = Math.max(same, dot);
+      else other = Math.max(other, dot);
     });
-    const id = queries[i]!.listenerId;
+    if (Number.isFinite(same) && Number.isFinite(other)) [margin, margins] = [margin + same - other, margins + 1];
     const hit = gallery[at]!.listenerId === id;
     const row = (perListener[id] ??= { queries: 0, correct: 0 });
     row.queries++;
@@ -78,7 +90,7 @@ export async function listenerRetrieval(encoder: PersonSpecificEncoder, gallery:
     }
     chance += share.get(id) ?? 0;
   });
-  return { accuracy: correct / queries.length, chance: chance / queries.length, queries: queries.length, perListener };
+  return { accuracy: correct / queries.length, chance: chance / queries.length, queries: queries.length, perListener, margin: margins ? margin / margins : 0 };
 }
 
 /** Style statistics of reactions: means over frames (and reactions) of emotion values a listener's habits move. */

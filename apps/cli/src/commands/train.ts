@@ -13,6 +13,7 @@ export interface TrainCliOptions {
   epochs?: string;
   steps?: string;
   seed?: string;
+  frames?: string;
   backend?: string;
   dawn?: string;
   resume?: boolean;
@@ -35,6 +36,22 @@ export interface TrainSummary {
 }
 
 const STAGE_ARGS = ["embedder", "pssl", "gafrg", "pwsg", "all"];
+
+/**
+ * Copies mean_face.npy / std_face.npy into the run's FaceVerse folder (through a temporary name; a resumed run keeps
+ * its own): generate and eval then normalise a model's inputs as it was trained.
+ */
+async function keepFaceStats(from: string, to: string, replace: boolean): Promise<void> {
+  const { copyFile, mkdir, rename } = await import("node:fs/promises");
+  const { join, resolve } = await import("node:path");
+  if (resolve(from) === resolve(to)) return;
+  await mkdir(to, { recursive: true });
+  for (const f of ["mean_face.npy", "std_face.npy"]) {
+    if ((!replace && (await fileExists(join(to, f)))) || !(await fileExists(join(from, f)))) continue;
+    await copyFile(join(from, f), join(to, `${f}.tmp`));
+    await rename(join(to, `${f}.tmp`), join(to, f));
+  }
+}
 
 /**
  * `perfrdiff train <stage|all>`: reads the corpus and the configuration, then core trains the stage(s) into the run
@@ -61,9 +78,10 @@ export async function runTrain(stageArg: string, o: TrainCliOptions, progress = 
   // ---- configuration: --config over the preset; a resumed run keeps its own
   let config: PerFRDiffConfig = o.config ? await core.loadConfig(o.config) : core.presetConfig(preset as keyof typeof core.PRESETS);
   if (o.seed !== undefined) config = { ...config, training: { ...config.training, seed: wholeNumber(o.seed, "--seed", 0, 2 ** 32 - 1) } };
+  if (o.frames !== undefined) config = { ...config, training: { ...config.training, clip_length: wholeNumber(o.frames, "--frames", 1) } };
   const run = await training.TrainingRun.open(o.out, config, { resume: o.resume, force: o.force });
-  if (o.resume && (o.config || o.preset || o.seed !== undefined)) {
-    process.stderr.write(`resuming ${o.out}: its config.yaml is used (--config, --preset and --seed apply to new runs)\n`);
+  if (o.resume && (o.config || o.preset || o.seed !== undefined || o.frames !== undefined)) {
+    process.stderr.write(`resuming ${o.out}: its config.yaml is used (--config, --preset, --seed and --frames apply to new runs)\n`);
   }
   config = run.config;
 
@@ -71,8 +89,10 @@ export async function runTrain(stageArg: string, o: TrainCliOptions, progress = 
   const dataset = await import("@perfrdiff/features/dataset");
   const { loadFaceStats } = await import("@perfrdiff/features/face");
   const { join } = await import("node:path");
-  const faceStatsDir = await faceStatsFolder(o.faceStats, o.data);
+  // a resumed run keeps the statistics it was trained with (RUN/FaceVerse), a new run takes them with it
+  const faceStatsDir = await faceStatsFolder(o.faceStats, o.data, o.resume ? o.out : undefined);
   const faceStats = faceStatsDir ? await loadFaceStats(faceStatsDir) : undefined;
+  if (faceStatsDir) await keepFaceStats(faceStatsDir, join(o.out, "FaceVerse"), !o.resume);
   const load = async (split: string) => {
     const ds = await dataset.ReactDataset.open(o.data, split);
     return dataset.loadCorpus(ds, { frames: config.training.clip_length, faceStats, onProgress: (d, t) => progress.update(`read ${split}`, d, t, "clips") });
@@ -171,6 +191,7 @@ export function registerTrain(program: Command): void {
     .option("--epochs <n>", "epochs per stage (default: the configuration's)")
     .option("--steps <n>", "steps per stage instead of epochs")
     .option("--seed <n>", "training seed (default: the configuration's); same seed, data and backend give the same weights")
+    .option("--frames <n>", "frames per clip (default: the configuration's clip_length, 750); for shorter clips, as perfrdiff synth --frames makes")
     .option("--backend <name>", "tfjs backend: wasm, cpu, webgpu or tensorflow", "wasm")
     .option("--dawn <path>", "webgpu in Node: a dawn.node binary instead of the webgpu package's")
     .option("--resume", "continue the run in --out from its last checkpoints")

@@ -10,11 +10,6 @@ import type { PersonSpecificConfig } from "../config";
 import { encoderLayer, linear, shapes } from "./nn";
 import type { TrainingPass } from "./training-pass";
 
-/**
- * Dropout of the encoder layers in training: the official PSSL builds torch.nn.TransformerEncoderLayer without a
- * dropout argument, so torch's default 0.1 applies (its `drop_prob` is the input dropout).
- */
-export const PSSL_LAYER_DROPOUT = 0.1;
 
 export function psslParameterShapes(c: PersonSpecificConfig): Map<string, number[]> {
   const m = new Map<string, number[]>();
@@ -65,8 +60,8 @@ export class PersonSpecificEncoder {
   }
 
   /**
-   * The training forward: dropout `drop_prob` on the embedded tokens and {@link PSSL_LAYER_DROPOUT} in the encoder
-   * layers, drawn from `pass`. Shapes as {@link forward}.
+   * The training forward: dropout `drop_prob` on the embedded tokens and `layer_drop_prob` in the encoder layers,
+   * drawn from `pass`. Shapes as {@link forward}.
    */
   forwardTrain(history: tf.Tensor, pass: TrainingPass, weights: WeightSource = this.weights): { feat: tf.Tensor2D; proj: tf.Tensor2D } {
     return this.run(history, weights, pass);
@@ -92,7 +87,7 @@ export class PersonSpecificEncoder {
       if (pass) x = pass.dropout(x, c.drop_prob);
       for (let i = 0; i < c.num_layers; i++) {
         const prev = x;
-        x = tf.tidy(() => encoderLayer(w, `transformer.layers.${i}`, prev, c.num_heads, "relu", pass && { pass, rate: PSSL_LAYER_DROPOUT }));
+        x = tf.tidy(() => encoderLayer(w, `transformer.layers.${i}`, prev, c.num_heads, "relu", pass && { pass, rate: c.layer_drop_prob }));
       }
       const feat = tf.reshape(tf.slice(x, [0, 0, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
       let p: tf.Tensor = feat;

@@ -7,6 +7,8 @@
  *   RUN/loss.svg                    the loss curves, rewritten at each checkpoint
  *   RUN/train-state/<stage>.json    the stage's last checkpoint: step, seed, optimiser counts, its folder
  *   RUN/train-state/<stage>/step-N/ that checkpoint's weights and optimiser moments
+ *   RUN/FaceVerse/                  mean_face.npy, std_face.npy: the 3DMM statistics the inputs were normalised with
+ *                                   (perfrdiff train copies them; generate and eval read them by default)
  *
  * Every file is written to a temporary name and renamed into place, so a killed process leaves the previous file
  * whole; a checkpoint's folder is complete before the state file names it. Randomness needs no saved state: every

@@ -333,23 +333,49 @@ export function gafrgStage(o: StageInputs): Stage {
 }
 
 /**
- * PSSL: the person-specific encoder with the supervised contrastive loss. Per step, batch_size speaker clips; every
- * appropriate reaction of each is a sample: seq_len frames of that listener's 3DMM track from a random start,
- * labelled by the listener's identity.
+ * Per listener identity (in order of first appearance), the items whose listener clip is theirs, one item per distinct
+ * clip (a clip is the listener of several mirrored items when it was shown to several listeners).
+ */
+function clipsByListener(corpus: TrainingCorpus): number[][] {
+  const by = new Map<string, number[]>();
+  const seen = new Set<Float32Array>();
+  corpus.items.forEach((it, i) => {
+    if (seen.has(it.listener3dmm.data)) return;
+    seen.add(it.listener3dmm.data);
+    by.set(it.listenerId, [...(by.get(it.listenerId) ?? []), i]);
+  });
+  return [...by.values()];
+}
+
+/**
+ * PSSL: the person-specific encoder with the supervised contrastive loss. Each sample is seq_len frames of a
+ * listener's 3DMM track from a random start, labelled by the listener's identity. Per step (training.pssl.sampling):
+ * `appropriate`, batch_size speaker clips and every appropriate reaction of each; `listeners`, batch_size listeners
+ * (those with two clips or more, in the epoch's shuffled order) and clips_per_listener of their clips at random.
  */
 export function psslStage(o: StageInputs): Stage {
   const t = o.cfg.training.pssl;
   const ps = o.cfg.person_specific.args;
   const pssl = new PersonSpecificEncoder(ps, o.weights.pssl!);
+  // per corpus (training, validation): its listeners with two clips or more
+  const groups = new Map<TrainingCorpus, number[][]>();
+  const listenersOf = (c: TrainingCorpus) => groups.get(c) ?? groups.set(c, clipsByListener(c).filter((clips) => clips.length >= 2)).get(c)!;
+  if (t.sampling === "listeners" && listenersOf(o.corpus).length < 2) throw new Error("PSSL's listeners sampling needs two listeners with two clips or more in the corpus");
+  const units = t.sampling === "listeners" ? listenersOf(o.corpus).length : o.corpus.items.length;
   return makeStage(
     "pssl",
     o,
     { pssl: o.weights.pssl! },
-    epochSteps(o.corpus.items.length, t.batch_size),
+    epochSteps(units, t.batch_size),
     (corpus, frames, rng, step) => {
-      const speakers = batchItems(corpus.items.length, t.batch_size, o.seed, step);
       const len = Math.min(ps.seq_len, frames);
-      return speakers.flatMap((i) => corpus.appropriate[i]!).map((j) => ({ item: j, start: rng.int(frames - len + 1), len }));
+      const listeners = t.sampling === "listeners" ? listenersOf(corpus) : [];
+      // a validation corpus with fewer than two such listeners is drawn as the paper does
+      const picks =
+        listeners.length >= 2
+          ? batchItems(listeners.length, t.batch_size, o.seed, step).flatMap((l) => rng.permutation(listeners[l]!.length).slice(0, t.clips_per_listener).map((c) => listeners[l]![c]!))
+          : batchItems(corpus.items.length, t.batch_size, o.seed, step).flatMap((i) => corpus.appropriate[i]!);
+      return picks.map((j) => ({ item: j, start: rng.int(frames - len + 1), len }));
     },
     (corpus, samples, _rng, pass) => {
       const len = samples[0]!.len;

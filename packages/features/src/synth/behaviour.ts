@@ -47,6 +47,40 @@ export function randomStyle(rng: Rng): ListenerStyle {
   };
 }
 
+/**
+ * What a person's face looks like at rest, whatever they do: a habitual head posture and a neutral expression that
+ * is not quite zero. Every synthetic person (speaker or listener) has one, drawn by {@link randomRestingFace}; it is
+ * added to their 3DMM coefficients (not to the emotion track), so the face tells people apart as real faces do.
+ */
+export interface RestingFace {
+  /** Head posture: pitch, yaw, roll offsets, radians, each -0.12..0.12. */
+  pose: [number, number, number];
+  /** Head position: tx, ty offsets, -0.03..0.03. */
+  position: [number, number];
+  /** Neutral-expression blendshape weights, 0..0.2 each (brows raised or lowered, lips pressed, eyes narrowed). */
+  expression: Partial<Record<"browInnerUp" | "browDownLeft" | "browDownRight" | "mouthPressLeft" | "mouthPressRight" | "eyeSquintLeft" | "eyeSquintRight", number>>;
+}
+
+export function randomRestingFace(rng: Rng): RestingFace {
+  const a = () => rng.uniform(-0.12, 0.12);
+  const browDown = rng.uniform(0, 0.2);
+  const press = rng.uniform(0, 0.2);
+  const squint = rng.uniform(0, 0.2);
+  return {
+    pose: [a(), a(), a()],
+    position: [rng.uniform(-0.03, 0.03), rng.uniform(-0.03, 0.03)],
+    expression: {
+      browInnerUp: rng.uniform(0, 0.2),
+      browDownLeft: browDown,
+      browDownRight: browDown,
+      mouthPressLeft: press,
+      mouthPressRight: press,
+      eyeSquintLeft: squint,
+      eyeSquintRight: squint,
+    },
+  };
+}
+
 /** Frame-level drivers of a face, each `[frames]`, from which the emotion and 3DMM tracks are rendered. */
 export interface FaceDrivers {
   smile: Float64Array;
@@ -301,9 +335,10 @@ const BS = Object.fromEntries(ARKIT_BLENDSHAPES.map((n, i) => [n, i])) as Record
 /**
  * Renders face drivers into the REACT per-frame files: emotion `[frames, 25]` (AU occurrences by thresholds on the
  * drivers, e.g. AU12 = smile > 0.35; valence/arousal; a softmax over expression scores) and FaceVerse-like
- * coefficients `[frames, 58]` (ARKit-named blendshape weights in 0..1, Euler angles in radians, translation).
+ * coefficients `[frames, 58]` (ARKit-named blendshape weights in 0..1, Euler angles in radians, translation), with
+ * the person's resting face added to the coefficients when given.
  */
-export function renderFace(d: FaceDrivers, rng: Rng): { emotion: FrameTrack; threeDmm: FrameTrack } {
+export function renderFace(d: FaceDrivers, rng: Rng, rest?: RestingFace): { emotion: FrameTrack; threeDmm: FrameTrack } {
   const frames = d.smile.length;
   const emo = new Float32Array(frames * EMOTION_DIM);
   const fv = new Float32Array(frames * FACE_DIM);
@@ -352,7 +387,7 @@ export function renderFace(d: FaceDrivers, rng: Rng): { emotion: FrameTrack; thr
 
     const b = f * FACE_DIM;
     const set = (name: keyof typeof BS, x: number) => {
-      fv[b + BS[name]] = clamp01(x + 0.01 * rng.normal());
+      fv[b + BS[name]] = clamp01(x + (rest?.expression[name as keyof RestingFace["expression"]] ?? 0) + 0.01 * rng.normal());
     };
     for (const n of ARKIT_BLENDSHAPES) set(n, 0);
     set("eyeBlinkLeft", d.blink[f]);
@@ -385,11 +420,11 @@ export function renderFace(d: FaceDrivers, rng: Rng): { emotion: FrameTrack; thr
     set("cheekSquintRight", 0.5 * duchenne);
     set("noseSneerLeft", 0.3 * d.browDown[f]);
     set("noseSneerRight", 0.3 * d.browDown[f]);
-    fv[b + 52] = d.pitch[f];
-    fv[b + 53] = d.yaw[f];
-    fv[b + 54] = d.roll[f];
-    fv[b + 55] = d.tx[f];
-    fv[b + 56] = d.ty[f];
+    fv[b + 52] = d.pitch[f] + (rest?.pose[0] ?? 0);
+    fv[b + 53] = d.yaw[f] + (rest?.pose[1] ?? 0);
+    fv[b + 54] = d.roll[f] + (rest?.pose[2] ?? 0);
+    fv[b + 55] = d.tx[f] + (rest?.position[0] ?? 0);
+    fv[b + 56] = d.ty[f] + (rest?.position[1] ?? 0);
     fv[b + 57] = d.tz[f];
   }
   return { emotion: { frames, dim: EMOTION_DIM, data: emo }, threeDmm: { frames, dim: FACE_DIM, data: fv } };

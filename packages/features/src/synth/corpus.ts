@@ -3,7 +3,7 @@ import { FACE_DIM, computeFaceStats, type FrameTrack } from "@perfrdiff/layout";
 import { serializeNpy } from "@perfrdiff/npy";
 import type { ReactPairRow } from "../dataset/layout";
 import { ReactLayoutWriter } from "../dataset/writer";
-import { listenerReaction, randomStyle, renderFace, speakerClip, type ListenerStyle } from "./behaviour";
+import { listenerReaction, randomRestingFace, randomStyle, renderFace, speakerClip, type ListenerStyle, type RestingFace } from "./behaviour";
 import { Rng } from "./random";
 import { randomVoice, synthesise, type Voice } from "./voice";
 
@@ -37,8 +37,8 @@ export interface SynthManifest {
   seed: number;
   options: Omit<Required<SynthOptions>, "onProgress">;
   rules: string[];
-  speakers: { index: number; voice: Voice; meanValence: number; split: string }[];
-  listeners: { index: number; style: ListenerStyle; voice: Voice; id: string }[];
+  speakers: { index: number; voice: Voice; meanValence: number; rest: RestingFace; split: string }[];
+  listeners: { index: number; style: ListenerStyle; rest: RestingFace; voice: Voice; id: string }[];
   splits: Record<string, { pairs: (ReactPairRow & { speakerIndex: number; clip: number; listenerIndex: number })[] }>;
 }
 
@@ -48,6 +48,7 @@ export const LISTENING_RULES = [
   "brow raises: mirror each speaker brow raise with probability browRaiseProbability after latency; raise at a pause with half that probability",
   "valence follows the speaker: baselineValence + empathy x speaker valence delayed 2 x latency, low-passed 1 s; arousal follows with gain 0.5 x expressiveness",
   "idle behaviour: head sway of std 0.02 x headMotion rad, blinks at blinkRate per second",
+  "resting face: every person (speaker or listener) holds a habitual head posture (+-0.12 rad per angle, +-0.03 in position) and a neutral expression (brows, pressed lips, narrowed eyes, 0..0.2), added to their 3DMM coefficients",
 ];
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
@@ -56,9 +57,10 @@ const pad2 = (n: number) => String(n).padStart(2, "0");
  * Writes a synthetic dyadic corpus in the REACT layout under `out` (read it with ReactDataset):
  * - speaker clip (s, k) is one speaker's behaviour: formant-synthesised speech with pauses, and matching face tracks;
  * - it is shown to `reactionsPerClip` listeners (round robin), each reacting by the listening rules and its style;
- * - listener l's session folder is `SYNTH/L<l>/`: the listener is `SYNTH/L<l>/listener/<n>`, the speaker it reacted
- *   to `SYNTH/L<l>/S<s>/<n>`, so the listener keeps one identity (site/session/person) across all its clips and has
- *   a history for personalisation;
+ * - speaker s's clip k is written once, as `SYNTH/S<s>/speaker/<k>`, and listener l's reactions as
+ *   `SYNTH/L<l>/listener/<n>`: every person keeps one identity (site/session/person) across all their clips, so each
+ *   has a history for personalisation and identical recordings never carry two identities (which would contradict
+ *   PSSL's contrastive labels on the mirrored items, where speakers are the listeners);
  * - the neighbour matrix marks as appropriate for a speaker clip the reactions of every listener to that same clip
  *   (and, mirrored, the speaker behaviour for every reaction to it);
  * - `synth_meta.json` records the styles, voices, rules and pairs; `FaceVerse/mean_face.npy` and `std_face.npy`
@@ -92,11 +94,12 @@ export async function generateSynthCorpus(out: string, options: SynthOptions): P
 
   const speakers = Array.from({ length: o.speakers }, (_, s) => {
     const r = new Rng(o.seed, "speaker", s);
-    return { index: s, voice: randomVoice(r), meanValence: r.uniform(-0.3, 0.5), split: s < trainSpeakers ? "train" : "val" };
+    return { index: s, voice: randomVoice(r), meanValence: r.uniform(-0.3, 0.5), rest: randomRestingFace(new Rng(o.seed, "speaker-rest", s)), split: s < trainSpeakers ? "train" : "val" };
   });
   const listeners = Array.from({ length: o.listeners }, (_, l) => ({
     index: l,
     style: randomStyle(new Rng(o.seed, "style", l)),
+    rest: randomRestingFace(new Rng(o.seed, "listener-rest", l)),
     voice: randomVoice(new Rng(o.seed, "listener-voice", l)),
     id: `SYNTH/L${pad2(l + 1)}/listener`,
   }));
@@ -121,31 +124,31 @@ export async function generateSynthCorpus(out: string, options: SynthOptions): P
       for (let k = 0; k < o.clipsPerSpeaker; k++) {
         const content = sp.index * o.clipsPerSpeaker + k;
         const clip = speakerClip(new Rng(o.seed, "clip", sp.index, k), sp.voice, sp.meanValence, o.frames, o.fps);
-        const spFace = renderFace(clip.face, new Rng(o.seed, "clip-face", sp.index, k));
+        const spFace = renderFace(clip.face, new Rng(o.seed, "clip-face", sp.index, k), sp.rest);
         const spWav = encodeWav(
           [synthesise(clip.events, sp.voice, o.sampleRate, samples, new Rng(o.seed, "clip-audio", sp.index, k))],
           o.sampleRate,
           "16",
         );
+        const speakerPath = `SYNTH/S${pad2(sp.index + 1)}/speaker/${k + 1}`;
+        await w.writeClip(split, speakerPath, { wav: spWav, emotion: spFace.emotion, threeDmm: spFace.threeDmm });
+        if (split === "train") trainFaces.push(spFace.threeDmm);
         for (let r = 0; r < o.reactionsPerClip; r++) {
           const l = (content * o.reactionsPerClip + r) % o.listeners;
           const ln = listeners[l];
-          const session = `SYNTH/L${pad2(l + 1)}`;
-          const n = (nextClipNo.get(session) ?? 0) + 1;
-          nextClipNo.set(session, n);
-          const speakerPath = `${session}/S${pad2(sp.index + 1)}/${n}`;
+          const n = (nextClipNo.get(ln.id) ?? 0) + 1;
+          nextClipNo.set(ln.id, n);
           const listenerPath = `${ln.id}/${n}`;
           const rr = new Rng(o.seed, "reaction", sp.index, k, l);
           const reaction = listenerReaction(rr, clip, ln.style);
-          const lFace = renderFace(reaction.face, new Rng(o.seed, "reaction-face", sp.index, k, l));
+          const lFace = renderFace(reaction.face, new Rng(o.seed, "reaction-face", sp.index, k, l), ln.rest);
           const lWav = encodeWav(
             [synthesise(reaction.events, ln.voice, o.sampleRate, samples, new Rng(o.seed, "reaction-audio", sp.index, k, l))],
             o.sampleRate,
             "16",
           );
-          await w.writeClip(split, speakerPath, { wav: spWav, emotion: spFace.emotion, threeDmm: spFace.threeDmm });
           await w.writeClip(split, listenerPath, { wav: lWav, emotion: lFace.emotion, threeDmm: lFace.threeDmm });
-          if (split === "train") trainFaces.push(spFace.threeDmm, lFace.threeDmm);
+          if (split === "train") trainFaces.push(lFace.threeDmm);
           pairs.push({ speaker: speakerPath, listener: listenerPath, speakerIndex: sp.index, clip: k, listenerIndex: l });
           contentOf.push(content);
           done++;

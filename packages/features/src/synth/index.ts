@@ -1,8 +1,8 @@
 // @perfrdiff/features/synth: the synthetic dyadic corpus (speakers, listeners with styles, REACT layout on disk).
 export { generateSynthCorpus, LISTENING_RULES } from "./corpus";
 export type { SynthManifest, SynthOptions } from "./corpus";
-export { listenerReaction, randomStyle, renderFace, speakerClip } from "./behaviour";
-export type { FaceDrivers, ListenerReaction, ListenerStyle, SpeakerClip } from "./behaviour";
+export { listenerReaction, randomRestingFace, randomStyle, renderFace, speakerClip } from "./behaviour";
+export type { FaceDrivers, ListenerReaction, ListenerStyle, RestingFace, SpeakerClip } from "./behaviour";
 export { randomVoice, synthesise, VOWELS } from "./voice";
 export type { SoundEvent, Voice } from "./voice";
 export { Rng } from "./random";

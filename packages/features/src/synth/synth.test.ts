@@ -66,6 +66,20 @@ describe("synthetic corpus", () => {
     const l0 = m.listeners[0].id;
     expect(train.listenerIds()).toContain(l0);
     for (const i of train.itemsOfListener(l0)) expect(train.history(i).length).toBeGreaterThan(0);
+    // So does each speaker: one clip file shown to several listeners, one identity in the mirrored items.
+    expect(train.rows[0].speaker).toBe("SYNTH/S01/speaker/1");
+    expect(train.rows[1].speaker).toBe("SYNTH/S01/speaker/1");
+    expect(train.items[8].listenerId).toBe("SYNTH/S01/speaker");
+    expect(readdirSync(join(dir, "train", "Audio_files", "SYNTH", "S01", "speaker")).sort()).toEqual(["1.wav", "2.wav"]);
+    // Everyone's resting face is in their coefficients: a clip's mean head posture is the person's rest posture.
+    for (const [clip, rest] of [[train.rows[0].listener, m.listeners[0].rest], [train.rows[0].speaker, m.speakers[0].rest]] as const) {
+      const t = (await train.sample(train.items.findIndex((it) => it.listener === clip), { audio: false, emotion: false, clipFrames: 200 })).listener3dmm!;
+      for (const [axis, col] of [[0, 52], [1, 53], [2, 54]] as const) {
+        let mean = 0;
+        for (let f = 0; f < t.frames; f++) mean += t.data[f * 58 + col] / t.frames;
+        expect(Math.abs(mean - rest.pose[axis]), `${clip} axis ${axis}`).toBeLessThan(0.06); // rest postures span +-0.12
+      }
+    }
     // The speaker audio is speech with pauses: c0 is the log energy, floored at 0 (energy 1 on the [-1, 1] scale,
     // as in the official features), so pauses give 0 and loud syllables clearly positive values.
     const c0 = Array.from({ length: 200 }, (_, f) => s0.speakerAudio!.data[f * 78]);
