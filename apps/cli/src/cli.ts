@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerAblation } from "./commands/ablation";
 import { registerCompare } from "./commands/compare";
 import { registerEval } from "./commands/eval";
 import { registerGenerate } from "./commands/generate";
@@ -19,6 +20,7 @@ registerGenerate(program);
 registerTrain(program);
 registerEval(program);
 registerCompare(program);
+registerAblation(program);
 registerFeatures(program);
 registerSynth(program);
 registerImportTorch(program);

@@ -20,6 +20,10 @@
 #   packages/core/bench/device.sh compare DIR   on the device: our side of bench.mjs for another build (DIR/bench.mjs,
 #       bundled the same way from, say, a worktree of an earlier commit) and for this one, alternating, twice each:
 #       whether a change made our numbers worse, on one machine instance (the PyTorch side is not run).
+#   packages/core/bench/device.sh samplers  on the device: the CLI trains the small preset on a synthetic corpus
+#       (WebGPU; GAFRG_STEPS, default 3000), then evaluates its val split with DDIM 50 (official) and DPM-Solver++
+#       20 / 10 / 5 steps (K 10), the REACT baselines and PMAFRG, and t-tests each against DDIM 50 / MAFRG
+#       (perfrdiff compare --json); per-clip files and results in $OUT.
 set -euo pipefail
 D=.device/core/device
 case "${1:-}" in
@@ -50,7 +54,7 @@ prepare)
   du -sh "$D" .device/core/official .gl
   echo "carry: $D .device/core/official .gl"
   ;;
-run | checks | profile | compare | train)
+run | checks | profile | compare | train | samplers)
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
   # The NVIDIA driver's Vulkan ICD lives under /usr/local/nvidia on the device.
@@ -81,6 +85,35 @@ run | checks | profile | compare | train)
       --dawn /tmp/dawn.node --val-every 50 --json
     cp "$run/metrics.jsonl" "$run/loss.svg" "$out/" && echo "copied metrics.jsonl, loss.svg to $out"
     exit 0
+  elif [ "$1" = samplers ]; then
+    out=${OUT:-/tmp/samplers}
+    mkdir -p "$out"
+    cli=(env DAWN_NODE=/tmp/dawn.node /tmp/node "$D/perfrdiff.mjs")
+    timed() { local what=$1 t=$SECONDS; shift; "$@"; echo "$what: $((SECONDS - t)) s" | tee -a "$out/times.txt" >&2; }
+    "${cli[@]}" synth --out /tmp/synth --speakers 10 --listeners 4 --seed 1
+    run=/tmp/small-run
+    for st in embedder:"${EMBEDDER_STEPS:-300}" pssl:"${PSSL_STEPS:-300}" gafrg:"${GAFRG_STEPS:-3000}" pwsg:"${PWSG_STEPS:-300}"; do
+      s=${st%%:*}
+      flags=(--preset small --force)
+      [ "$s" = embedder ] || flags=(--resume)
+      timed "train $s" "${cli[@]}" train "$s" --data /tmp/synth --out "$run" "${flags[@]}" --backend webgpu --steps "${st##*:}" --json >> "$out/train.jsonl"
+    done
+    cp "$run/metrics.jsonl" "$run/loss.svg" "$out/"
+    ev=("${cli[@]}" eval --data /tmp/synth --split val --k 10 --json)
+    for row in ddim:50 dpm-solver++:20 dpm-solver++:10 dpm-solver++:5; do
+      name=${row/:/-}
+      timed "eval $name" "${ev[@]}" --checkpoint "$run" --backend webgpu --sampler "${row%%:*}" --steps "${row##*:}" --per-clip "$out/$name.jsonl" | tee "$out/$name.json"
+    done
+    timed "eval pmafrg dpm-solver++-20" "${ev[@]}" --checkpoint "$run" --backend webgpu --task pmafrg --missing-history generic \
+      --sampler dpm-solver++ --steps 20 --per-clip "$out/pmafrg-dpm-solver++-20.jsonl" | tee "$out/pmafrg-dpm-solver++-20.json"
+    for b in random mime meanseq meanfr gt; do "${ev[@]}" --baseline "$b" --per-clip "$out/$b.jsonl" | tee "$out/$b.json"; done
+    for name in dpm-solver++-20 dpm-solver++-10 dpm-solver++-5 random mime meanseq meanfr; do
+      echo "## compare $name vs ddim-50"
+      "${cli[@]}" compare "$out/$name.jsonl" "$out/ddim-50.jsonl" --json | tee "$out/compare-$name.json"
+    done
+    echo "## compare pmafrg vs mafrg (dpm-solver++ 20)"
+    "${cli[@]}" compare "$out/pmafrg-dpm-solver++-20.jsonl" "$out/dpm-solver++-20.jsonl" --json | tee "$out/compare-pmafrg.json"
+    exit 0
   elif [ "$1" = compare ]; then
     for round in 1 2; do
       for build in "$2" "$D"; do
@@ -96,7 +129,7 @@ run | checks | profile | compare | train)
     /tmp/node "$D/bench.mjs"
   ;;
 *)
-  echo "usage: $0 prepare|run|checks|profile|train|compare DIR" >&2
+  echo "usage: $0 prepare|run|checks|profile|train|samplers|compare DIR" >&2
   exit 2
   ;;
 esac
