@@ -67,6 +67,7 @@ const base = (out: string, extra: Partial<GenerateCliOptions> = {}): GenerateCli
   steps: "3",
   seed: "1",
   out: join(tmp, out),
+  video: false, // one test below makes the video
   ...extra,
 });
 const read = (out: string, file: string) => readFileSync(join(tmp, out, file));
@@ -97,7 +98,10 @@ describe("perfrdiff generate", () => {
       weights: { source: "converted", modules: ["denoiser", "emotion_vae"], config: join(weightsDir, "config.yaml") },
     });
     expect(meta.timingMs.total).toBeGreaterThan(0);
-    expect(s.files.map((p) => p.split(/[\\/]/).pop())).toEqual(["reactions.npy", "coefficients.npy", "meta.json"]);
+    expect(s.files.map((p) => p.split(/[\\/]/).pop())).toEqual(["reactions.npy", "coefficients.npy", "reactions.svg", "meta.json"]);
+    // the picture: the speaker's valence and one line per reaction, in each panel
+    const svg = read("generic", "reactions.svg").toString();
+    expect(svg.match(/class="reaction" data-series="valence"/g)?.length).toBe(3);
   });
 
   it("same seed gives identical bytes; another seed other reactions", async () => {
@@ -202,6 +206,33 @@ describe("perfrdiff generate", () => {
     expect(read("react", "reactions.npy").equals(read("react-raw", "reactions.npy"))).toBe(false);
     expect(JSON.parse(read("react", "meta.json").toString()).coefficients.meanFaceAdded).toBe(true);
     expect(JSON.parse(read("react-raw", "meta.json").toString()).coefficients.meanFaceAdded).toBe(false);
+  });
+
+  it("needs nothing but --out: the default model answers its sample clip, personalised with --listener, and a video is made", async () => {
+    const fast = { k: "2", steps: "2", frames: "100", out: join(tmp, "default") };
+    const s = await runGenerate({ ...fast, video: true });
+    expect(s.weights.source).toBe("default");
+    expect(s.weights.modules).toEqual(["denoiser", "emotion_vae"]);
+    expect(s.speaker.threeDmm).toMatch(/default-model[\\/]sample[\\/]speakers[\\/]1[\\/]3dmm\.npy$/);
+    expect(s.faceStats).toMatch(/default-model[\\/]model[\\/]FaceVerse$/);
+    expect(npyOf("default", "reactions.npy").shape).toEqual([2, 100, 25]);
+    const { hasFfmpeg, decodeVideoFrames } = await import("@perfrdiff/features/vision");
+    if (await hasFfmpeg()) {
+      expect(s.video).toBe("reactions.mp4");
+      let frames = 0;
+      let width = 0;
+      for await (const img of decodeVideoFrames(join(tmp, "default", "reactions.mp4"))) [frames, width] = [frames + 1, img.width];
+      expect(frames).toBe(100);
+      expect(width).toBe(3 * 192); // the speaker and the 2 reactions
+    }
+    const personal = await runGenerate({ ...fast, out: join(tmp, "default-L03"), listener: "L03", video: false });
+    expect(personal.personalised).toBe(true);
+    expect(personal.listenerHistory).toMatch(/listeners[\\/]L03\.npy$/);
+    const g = npyOf("default", "reactions.npy").data as Float32Array;
+    const p = npyOf("default-L03", "reactions.npy").data as Float32Array;
+    expect(Math.max(...g.map((v, i) => Math.abs(v - p[i])))).toBeGreaterThan(1e-3);
+    await expect(runGenerate({ ...fast, out: join(tmp, "bad"), listener: "L99" })).rejects.toThrow("--listener must be one of the sample's listeners L01, L02, L03, L04, L05, L06, got 'L99'");
+    await expect(runGenerate({ ...fast, out: join(tmp, "bad"), listener: "L01", listenerHistory: history })).rejects.toThrow("give one of --listener-history, --listener-clip or --listener");
   });
 
   it("is wired into the CLI: listed in --help, --json prints the summary on stdout", () => {

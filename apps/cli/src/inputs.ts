@@ -60,3 +60,16 @@ export async function faceStatsFolder(option: string | false | undefined, data: 
   }
   return null;
 }
+
+/**
+ * A `--checkpoint` / `--weights` value as a folder: `default` (or none, where `allowNone`) is the bundled default
+ * model, said on stderr; anything else is returned as given.
+ */
+export async function checkpointFolder(value: string | undefined, flag: string, allowNone = false): Promise<string> {
+  const core = await import("@perfrdiff/core");
+  if (value === undefined && !allowNone) throw new Error(`give ${flag} RUN (a run or weights folder), or ${flag} ${core.DEFAULT_CHECKPOINT} for the bundled default model`);
+  if (!core.isDefaultCheckpoint(value)) return value!;
+  const d = await core.defaultCheckpoint();
+  process.stderr.write(`${value === undefined ? `no ${flag}: ` : ""}using the ${d.name}\n`);
+  return d.checkpoint as string;
+}

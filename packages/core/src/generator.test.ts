@@ -90,6 +90,31 @@ describe("ReactionGenerator", () => {
     await expect(gen.generate({ ...s, audio: tf.fill([T, 78], NaN) as tf.Tensor2D })).rejects.toThrow(/audio contains NaN/);
     expect(() => gen.personalise(tf.zeros([2, 20, 58]))).toThrow(/\[1, frames, 58\]/);
   });
+
+  it("with no checkpoint (or 'default') loads the bundled default model, ready to personalise", async () => {
+    const { DEFAULT_MODEL_NAME, defaultModelDir } = await import("@perfrdiff/default-model");
+    const d = await createReactionGenerator({ backend: "cpu" });
+    try {
+      expect(d.configSource).toBe(DEFAULT_MODEL_NAME);
+      expect(d.modules.sort()).toEqual(["denoiser", "emotion_vae", "hypernet", "pssl"]);
+      expect(d.canPersonalise).toBe(true);
+      expect(d.config.main_model!.args.rank).toBe(4); // the small preset's low-rank PWSG
+      const c = { audio: tf.zeros([50, 78]), emotion: tf.zeros([50, 25]), threeDmm: tf.zeros([50, 58]) } as SpeakerClip;
+      const r = await d.generate(c, { k: 2, steps: 2, sampler: "dpm-solver++" });
+      expect(r.emotion.shape).toEqual([2, 50, 25]);
+      r.emotion.dispose();
+      tf.dispose(Object.values(c));
+    } finally {
+      d.dispose();
+    }
+    const named = await createReactionGenerator({ checkpoint: "default", backend: "cpu", personalise: false });
+    expect(named.modules.sort()).toEqual(["denoiser", "emotion_vae"]);
+    named.dispose();
+    // the same files as the folder the package ships
+    const byPath = await createReactionGenerator({ checkpoint: await defaultModelDir(), backend: "cpu", personalise: false });
+    expect(byPath.config).toEqual(named.config);
+    byPath.dispose();
+  });
 });
 
 // Last: switches the global tfjs backend.

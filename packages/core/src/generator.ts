@@ -20,6 +20,7 @@ import { PersonSpecificEncoder } from "./modules/pssl";
 import { releaseDerivedWeights } from "./ops/linear";
 import { repeatInterleave } from "./ops/repeat";
 import { samplerFromConfig } from "./sampling";
+import { defaultCheckpoint, isDefaultCheckpoint } from "./weights/default-model";
 import { loadModel } from "./weights/loader";
 import type { CheckpointSource } from "./weights/loader";
 import { pwsgConfig, requiredModules } from "./weights/modules";
@@ -31,9 +32,10 @@ export interface ReactionGeneratorOptions {
    * `config.yaml`, from `perfrdiff import-torch` or training), `{ official: ROOT }` for the official PyTorch
    * checkpoints in their layout (Node), or the modules' weights (tensors or weight-file bytes). Needs the denoiser
    * and the emotion VAE; PSSL + hypernetwork to personalise; the prior only when the configuration feeds its output
-   * to the denoiser (the official one drops it: l_latent_embed_drop_prob = 1).
+   * to the denoiser (the official one drops it: l_latent_embed_drop_prob = 1). None, or `"default"`: the bundled
+   * default model (@perfrdiff/default-model, trained on synthetic data).
    */
-  checkpoint: CheckpointSource;
+  checkpoint?: CheckpointSource;
   /** Defaults to the folder's config.yaml, else the official configuration. */
   config?: PerFRDiffConfig;
   /** tfjs backend (default: wasm in Node, webgpu in a browser with an adapter). */
@@ -106,7 +108,7 @@ export interface GeneratedReactions {
  */
 export interface ReactionGenerator {
   readonly config: PerFRDiffConfig;
-  /** Where the configuration came from: a file path, "given", or "official (built in)". */
+  /** Where the configuration came from: a file path, "given", "official (built in)", or the default model's name. */
   readonly configSource: string;
   /** The active tfjs backend. */
   readonly backend: string;
@@ -286,16 +288,23 @@ class PerFRDiffGenerator implements ReactionGenerator {
  * Loads a model (see {@link ReactionGeneratorOptions}) and returns a ready generator on the chosen backend:
  *
  * ```ts
- * const gen = await createReactionGenerator({ checkpoint: "weights/" });
+ * const gen = await createReactionGenerator({ checkpoint: "weights/" }); // or () for the bundled default model
  * const { emotion } = await gen.generate({ audio, emotion, threeDmm }, { k: 10 }); // [10, T, 25]
  * ```
  */
-export async function createReactionGenerator(options: ReactionGeneratorOptions): Promise<ReactionGenerator> {
+export async function createReactionGenerator(options: ReactionGeneratorOptions = {}): Promise<ReactionGenerator> {
   const backend = await useBackend(options.backend);
-  const { checkpoint, config, personalise, onModuleLoaded } = options;
-  const model = await loadModel(checkpoint, { config, personalise, onModule: onModuleLoaded });
+  let { checkpoint, config } = options;
+  let configSource: string | undefined;
+  if (isDefaultCheckpoint(checkpoint)) {
+    const d = await defaultCheckpoint();
+    checkpoint = d.checkpoint;
+    config ??= d.config;
+    configSource = d.name;
+  }
+  const model = await loadModel(checkpoint!, { config, personalise: options.personalise, onModule: options.onModuleLoaded });
   try {
-    return new PerFRDiffGenerator(model.config, model.weights, backend, model.configSource);
+    return new PerFRDiffGenerator(model.config, model.weights, backend, configSource ?? model.configSource);
   } catch (err) {
     for (const w of Object.values(model.weights)) w?.dispose();
     throw err;

@@ -18,6 +18,7 @@ export { SAMPLER_NAMES } from "@perfrdiff/diffusion";
 export type { SamplerName } from "@perfrdiff/diffusion";
 export { samplerFromConfig } from "./sampling";
 export { loadModel, loadModelConfig } from "./weights/loader";
+export { DEFAULT_CHECKPOINT, defaultCheckpoint, isDefaultCheckpoint } from "./weights/default-model";
 export type { CheckpointSource, LoadModelOptions, LoadedModel, ModuleWeights } from "./weights/loader";
 export { MODULE_NAMES, requiredModules } from "./weights/modules";
 export type { ModuleName } from "./weights/modules";

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import type { EvalProgress, FrdistBackend, MetricConvention, PerClipMetrics, ReactMetrics } from "@perfrdiff/metrics";
 import { readNpy } from "@perfrdiff/npy";
-import { faceStatsFolder, fileExists, readFloatNpy, wholeNumber, type NumericNpy } from "../inputs";
+import { checkpointFolder, faceStatsFolder, fileExists, readFloatNpy, wholeNumber, type NumericNpy } from "../inputs";
 import { StageProgress } from "../progress";
 
 async function readNeighbours(path: string): Promise<NumericNpy> {
@@ -144,7 +144,8 @@ export async function runEval(o: EvalCliOptions, progress = new StageProgress())
       if (o.guidance.trim() === "" || !Number.isFinite(guidance)) throw new Error(`--guidance must be a number, got '${o.guidance}'`);
     }
     const modelBackend = (backendName === "auto" ? "wasm" : backendName) as import("@perfrdiff/core").BackendName;
-    const { config: cfg, configSource } = await core.loadModelConfig(o.checkpoint!);
+    const checkpoint = await checkpointFolder(o.checkpoint, "--checkpoint");
+    const { config: cfg, configSource } = await core.loadModelConfig(checkpoint);
     const W = cfg.diffusion_decoder.args.window_size;
     const frames = frames0 ?? cfg.training.clip_length;
     if (frames % W !== 0) throw new Error(`--frames ${frames} must be a multiple of the model's ${W}-frame window (${configSource})`);
@@ -152,7 +153,7 @@ export async function runEval(o: EvalCliOptions, progress = new StageProgress())
     const personalise = task === "pmafrg";
     progress.update("load", 0, core.requiredModules(cfg, { personalise }).length, "modules");
     const gen = await core.createReactionGenerator({
-      checkpoint: o.checkpoint!,
+      checkpoint,
       config: cfg,
       backend: modelBackend,
       personalise,
@@ -160,7 +161,7 @@ export async function runEval(o: EvalCliOptions, progress = new StageProgress())
     });
     try {
       const { loadFaceStats } = await import("@perfrdiff/features/face");
-      const statsDir = await faceStatsFolder(o.faceStats, o.data);
+      const statsDir = await faceStatsFolder(o.faceStats, o.data, checkpoint);
       const faceStats = statsDir ? await loadFaceStats(statsDir) : undefined;
       const s = await ev.openEvalSplit(o.data, split, { task, frames, faceStats, neighbours: o.neighbours, missingHistory, onProgress: onRead });
       opened = s;
@@ -169,7 +170,7 @@ export async function runEval(o: EvalCliOptions, progress = new StageProgress())
         ? await ev.PredictionStore.open(
             o.savePred,
             {
-              checkpoint: resolve(o.checkpoint!),
+              checkpoint: resolve(checkpoint),
               data: resolve(o.data),
               split,
               task,
@@ -308,7 +309,7 @@ export function registerEval(program: Command): void {
     .option("--speaker <file>", "with --pred: speaker emotion, .npy [N, T, 25]")
     .option("--listener <file>", "with --pred: real listener reactions, .npy [M, T, 25]")
     .option("--neighbours <file>", "appropriateness matrix, .npy [N, M] of 0/1 (bool, int or float); with --data it replaces the split's")
-    .option("--checkpoint <dir>", "a model: a run folder of perfrdiff train, or weights converted by import-torch")
+    .option("--checkpoint <dir>", "a model: a run folder of perfrdiff train, weights converted by import-torch, or 'default' (the bundled default model)")
     .option("--baseline <name>", "gt, random, mime, meanseq or meanfr")
     .option("--data <root>", "dataset root in the REACT 2024 layout (real, or made by perfrdiff synth)")
     .option("--split <name>", "split to evaluate", "val")

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { BackendName, ModuleName, SamplerName } from "@perfrdiff/core";
 import type { FaceStats, FrameTrack } from "@perfrdiff/layout";
-import { faceStatsFolder, fileExists, readFloatNpy, wholeNumber } from "../inputs";
+import { checkpointFolder, faceStatsFolder, fileExists, readFloatNpy, wholeNumber } from "../inputs";
 import { StageProgress } from "../progress";
 
 /** The options of `perfrdiff generate` as commander hands them over (strings, as typed on the command line). */
@@ -17,6 +17,8 @@ export interface GenerateCliOptions {
   speakerEmotion?: string;
   listenerHistory?: string;
   listenerClip?: string;
+  /** a synthetic listener of the default model's sample (L01 ...) */
+  listener?: string;
   /** a folder with mean_face.npy / std_face.npy, or false for --no-face-stats */
   faceStats?: string | false;
   frames?: string;
@@ -30,6 +32,8 @@ export interface GenerateCliOptions {
   force?: boolean;
   /** false with --no-coefficients */
   coefficients?: boolean;
+  /** false with --no-video */
+  video?: boolean;
   json?: boolean;
 }
 
@@ -44,13 +48,17 @@ export interface GenerateSummary {
   steps: number;
   guidance: number;
   backend: string;
-  weights: { source: "converted" | "torch-checkpoints"; path: string; modules: ModuleName[]; config: string };
+  weights: { source: "converted" | "torch-checkpoints" | "default"; path: string; modules: ModuleName[]; config: string };
   personalised: boolean;
   listenerHistory: string | null;
   speaker: { audio: string; emotion: string; threeDmm: string };
   faceStats: string | null;
   reactions: { file: string; shape: number[] };
   coefficients: { file: string; shape: number[]; meanFaceAdded: boolean } | null;
+  /** the timeline picture of the reactions against the speaker */
+  picture: string;
+  /** the video of the speaker's and the first reactions' faces, when ffmpeg was found (null otherwise) */
+  video: string | null;
   timingMs: { load: number; personalise: number; generate: number; total: number };
 }
 
@@ -111,14 +119,14 @@ const head = (t: FrameTrack, frames: number): FrameTrack => ({ frames, dim: t.di
  */
 export async function runGenerate(o: GenerateCliOptions, progress = new StageProgress()): Promise<GenerateSummary> {
   const t0 = performance.now();
-  const { join, resolve } = await import("node:path");
+  const { basename, join, resolve } = await import("node:path");
   const { mkdir, writeFile } = await import("node:fs/promises");
-  const { AUDIO_DIM, EMOTION_DIM, FACE_DIM, denormalise3dmm, normalise3dmm } = await import("@perfrdiff/layout");
+  const { AUDIO_DIM, EMOTION_DIM, FACE_DIM, REACT_FPS, denormalise3dmm, normalise3dmm } = await import("@perfrdiff/layout");
 
   // ---- options, checked before any weights or inputs are read
   const core = await import("@perfrdiff/core");
   const { BACKEND_NAMES, SAMPLER_NAMES } = core;
-  if (!!o.weights === !!o.checkpointDir) throw new Error("give exactly one of --weights DIR (converted by import-torch) or --checkpoint-dir DIR (official PyTorch checkpoints)");
+  if (o.weights && o.checkpointDir) throw new Error("give one of --weights DIR (converted by import-torch, or trained) or --checkpoint-dir DIR (official PyTorch checkpoints), not both");
   const sampler = (o.sampler ?? "ddim") as SamplerName;
   if (!SAMPLER_NAMES.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLER_NAMES.join(", ")}, got '${o.sampler}'`);
   const backendName = (o.backend ?? "wasm") as BackendName;
@@ -134,34 +142,50 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   }
   if (o.clip && !o.data) throw new Error("--clip needs --data (the REACT dataset root) and --split");
   if (o.listenerClip && !o.data) throw new Error("--listener-clip needs --data (the REACT dataset root) and --split");
-  if (o.listenerClip && o.listenerHistory) throw new Error("give --listener-history or --listener-clip, not both");
+  if ([o.listenerClip, o.listenerHistory, o.listener].filter((x) => x !== undefined).length > 1) throw new Error("give one of --listener-history, --listener-clip or --listener");
   const split = o.split ?? "val";
   const withCoefficients = o.coefficients !== false;
+  const features = await import("@perfrdiff/features/vision");
+  // the video needs the coefficients and ffmpeg (the system's, or the static build installed with @perfrdiff/features)
+  const withVideo = o.video !== false && withCoefficients && (await features.hasFfmpeg());
 
   // Refuse before the (long) run if anything would be overwritten.
-  const files = { reactions: join(o.out, "reactions.npy"), coefficients: join(o.out, "coefficients.npy"), meta: join(o.out, "meta.json") };
-  const outputs = [files.reactions, ...(withCoefficients ? [files.coefficients] : []), files.meta];
+  const files = {
+    reactions: join(o.out, "reactions.npy"),
+    coefficients: join(o.out, "coefficients.npy"),
+    picture: join(o.out, "reactions.svg"),
+    video: join(o.out, "reactions.mp4"),
+    meta: join(o.out, "meta.json"),
+  };
+  const outputs = [files.reactions, ...(withCoefficients ? [files.coefficients] : []), files.picture, ...(withVideo ? [files.video] : []), files.meta];
   if (!o.force) {
     for (const p of outputs) if (await fileExists(p)) throw new Error(`${p} exists; pass --force to overwrite`);
   }
 
+  // ---- the model: --weights, --checkpoint-dir, or (none, or --weights default) the bundled default model
+  const isDefault = !o.checkpointDir && core.isDefaultCheckpoint(o.weights);
+  const weightsDir = o.checkpointDir ? undefined : await checkpointFolder(o.weights, "--weights", true);
+  const checkpoint = weightsDir ?? { official: o.checkpointDir! };
   // ---- configuration: --config, else the weights folder's config.yaml, else the official one
-  const checkpoint = o.weights ?? { official: o.checkpointDir! };
   const { config: cfg, configSource } = await core.loadModelConfig(checkpoint, o.config ? await core.loadConfig(o.config) : undefined);
   const W = cfg.diffusion_decoder.args.window_size;
 
-  // ---- speaker clip (and listener history): from the dataset layout, explicit files, or both
+  // ---- speaker clip (and listener history): from the dataset layout, explicit files, or the bundled sample
   const { modalityPath } = await import("@perfrdiff/features/dataset");
   const clipFile = (modality: "audio" | "emotion" | "3dmm", clip: string) => join(o.data!, ...modalityPath(split, modality, clip).split("/"));
-  const faceStatsDir = await faceStatsFolder(o.faceStats, o.data);
+  const faceStatsDir = await faceStatsFolder(o.faceStats, o.data, weightsDir);
   const faceStats: FaceStats | null = faceStatsDir ? await (await import("@perfrdiff/features/face")).loadFaceStats(faceStatsDir) : null;
+  const sample = await import("@perfrdiff/default-model");
+  const useSample = !o.clip && !o.speakerAudio && !o.speakerEmotion && !o.speaker3dmm;
+  if (useSample) process.stderr.write(`no speaker clip given: using the default model's sample clip (${await sample.defaultSamplePath("")})\n`);
 
-  const source = (explicit: string | undefined, modality: "audio" | "emotion" | "3dmm", flag: string): string => {
+  const source = async (explicit: string | undefined, modality: "audio" | "emotion" | "3dmm", flag: string): Promise<string> => {
     if (explicit) return explicit;
+    if (useSample) return sample.defaultSamplePath(sample.sampleSpeakerFiles()[modality === "3dmm" ? "threeDmm" : modality]);
     if (!o.clip) throw new Error(`no speaker ${modality}: give ${flag} FILE, or --data DIR --split S --clip CLIP`);
     return clipFile(modality, o.clip);
   };
-  const emotionPath = source(o.speakerEmotion, "emotion", "--speaker-emotion");
+  const emotionPath = await source(o.speakerEmotion, "emotion", "--speaker-emotion");
   let emotionFile = emotionPath;
   // The released emotion files are CSVs; a .npy beside the missing CSV is accepted.
   if (!o.speakerEmotion && !(await fileExists(emotionPath))) {
@@ -169,8 +193,8 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
     if (await fileExists(npyPath)) emotionFile = npyPath;
   }
   const emotion = await readTrack(emotionFile, "speaker emotion", EMOTION_DIM);
-  const threeDmm = await readTrack(source(o.speaker3dmm, "3dmm", "--speaker-3dmm"), "speaker 3DMM", FACE_DIM);
-  const audioPath = source(o.speakerAudio, "audio", "--speaker-audio");
+  const threeDmm = await readTrack(await source(o.speaker3dmm, "3dmm", "--speaker-3dmm"), "speaker 3DMM", FACE_DIM);
+  const audioPath = await source(o.speakerAudio, "audio", "--speaker-audio");
   const audio = audioPath.toLowerCase().endsWith(".wav")
     ? // computed for as many frames as the face tracks, as the official loader cuts/pads audio to the clip length
       await audioFromWav(audioPath, "speaker audio", Math.min(emotion.frames, threeDmm.frames))
@@ -189,8 +213,12 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
   if (T % W !== 0) throw new Error(`--frames ${T} must be a multiple of the model's ${W}-frame window`);
   for (const t of tracks) if (t.frames < T) throw new Error(`${t.path} has ${t.frames} frames; --frames asks for ${T}`);
   let history: Track | null = null;
-  if (o.listenerHistory || o.listenerClip) {
-    history = await readTrack(o.listenerHistory ?? clipFile("3dmm", o.listenerClip!), "listener history", FACE_DIM);
+  if (o.listener !== undefined && !(sample.SAMPLE_LISTENERS as readonly string[]).includes(o.listener)) {
+    throw new Error(`--listener must be one of the sample's listeners ${sample.SAMPLE_LISTENERS.join(", ")}, got '${o.listener}'`);
+  }
+  if (o.listenerHistory || o.listenerClip || o.listener) {
+    const path = o.listenerHistory ?? (o.listener ? await sample.defaultSamplePath(`listeners/${o.listener}.npy`) : clipFile("3dmm", o.listenerClip!));
+    history = await readTrack(path, "listener history", FACE_DIM);
     const where = o.config ?? configSource;
     if (!cfg.main_model) throw new Error(`personalisation needs a configuration with a main_model section (rewrite_weight.yaml); ${where} has none`);
   }
@@ -258,10 +286,29 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
     await mkdir(o.out, { recursive: true });
     await npy.writeNpy(files.reactions, { data: reactions, shape: [k, T, EMOTION_DIM] }, { overwrite: !!o.force });
     if (coefficients) await npy.writeNpy(files.coefficients, { data: coefficients, shape: [k, T, FACE_DIM] }, { overwrite: !!o.force });
+    const { reactionTimelineSvg, reactionVideoFrames } = await import("@perfrdiff/viz");
+    const what = `${k} ${gen.personalised ? `reactions personalised to ${o.listener ?? basename(history!.path)}` : "generic reactions"}`;
     const { settings } = res;
+    const svg = reactionTimelineSvg({ speaker: head(emotion, T).data, reactions, k, title: `${what} to ${useSample ? "the sample speaker clip" : basename(emotion.path)} (${sampler}, ${settings.steps} steps, seed ${seed})` });
+    await writeFile(files.picture, svg, { flag: o.force ? "w" : "wx" });
+    if (withVideo && coefficients) {
+      // the speaker's face as read (not normalised) beside the first reactions'; the speaker's speech when a WAV is at hand
+      const wav = audio.path.toLowerCase().endsWith(".wav") ? audio.path : useSample ? await sample.defaultSamplePath(sample.sampleSpeakerFiles().wav) : undefined;
+      const shown = Math.min(k, 4);
+      progress.update("video", 0, T, "frames");
+      let done = 0;
+      const frames = (function* () {
+        for (const frame of reactionVideoFrames({ speaker: head(threeDmm, T).data, reactions: coefficients!, k, frames: T, maxReactions: shown })) {
+          progress.update("video", ++done, T, "frames");
+          yield frame;
+        }
+      })();
+      await features.encodeVideo(files.video, frames, { fps: REACT_FPS, audio: wav, overwrite: !!o.force });
+      progress.stop();
+    }
     const summary: GenerateSummary = {
       out: resolve(o.out),
-      files: coefficients ? outputs : outputs.filter((p) => p !== files.coefficients),
+      files: outputs,
       k,
       frames: T,
       seed,
@@ -270,8 +317,8 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
       guidance: settings.guidance,
       backend: gen.backend,
       weights: {
-        source: o.weights ? "converted" : "torch-checkpoints",
-        path: resolve((o.weights ?? o.checkpointDir)!),
+        source: isDefault ? "default" : weightsDir ? "converted" : "torch-checkpoints",
+        path: resolve((weightsDir ?? o.checkpointDir)!),
         modules: gen.modules,
         config: o.config ?? configSource,
       },
@@ -281,6 +328,8 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
       faceStats: faceStatsDir ? resolve(faceStatsDir) : null,
       reactions: { file: "reactions.npy", shape: [k, T, EMOTION_DIM] },
       coefficients: coefficients ? { file: "coefficients.npy", shape: [k, T, FACE_DIM], meanFaceAdded: !!faceStats } : null,
+      picture: "reactions.svg",
+      video: withVideo ? "reactions.mp4" : null,
       timingMs: {
         load: Math.round(tLoaded - t0),
         personalise: Math.round(tPersonalised - tLoaded),
@@ -304,9 +353,10 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
 }
 
 const HELP = `
-Weights (no trained weights ship with this toolkit; the official ones are on Google Drive):
-  --weights DIR          a folder written by 'perfrdiff import-torch' (<module>.safetensors, config.yaml), or
-                         weights you trained in the same format
+Weights (none given: the bundled default model, a small model trained by this toolkit on synthetic data; the
+official ones are on Google Drive):
+  --weights DIR          a folder written by 'perfrdiff import-torch' (<module>.safetensors, config.yaml), a run of
+                         'perfrdiff train', or 'default' (the bundled default model)
   --checkpoint-dir DIR   the official PyTorch checkpoints in their official layout (paths from the config, as
                          verify-torch reads them): <trainer.checkpoint_dir>/TransformerDenoiser/checkpoint.pth,
                          ./checkpoints/embedder_latent/checkpoint.pth and, to personalise,
@@ -322,26 +372,39 @@ loaders do):
   --speaker-audio F      .npy [T, 78] (perfrdiff features audio) or a .wav
   --speaker-emotion F    .npy [T, 25] or a REACT emotion .csv
   --speaker-3dmm F       .npy [T, 58] FaceVerse coefficients
-  Explicit files replace the clip's file of that modality.
+  Explicit files replace the clip's file of that modality. None given: the default model's sample speaker clip (a
+  held-out clip of its synthetic corpus).
+Listener (personalised reactions; none: the generic model):
+  --listener-history F   .npy [T, 58]: the listener's 3DMM in another clip (PSSL reads its first seq_len frames)
+  --listener-clip CLIP   that history from a clip of --data
+  --listener NAME        a synthetic listener of the default model's sample (L01 ... L06, each with its own style)
 3DMM normalisation: the official model takes coefficients minus mean_face. --face-stats DIR (mean_face.npy,
 std_face.npy; the official external/FaceVerse) subtracts it from the speaker 3DMM and the listener history and adds
-it back to coefficients.npy; with --data it defaults to ROOT/FaceVerse when present. Without face statistics the
-3DMM inputs are used as given (already normalised).
+it back to coefficients.npy. It defaults to the weights folder's FaceVerse/ (where perfrdiff train keeps the
+statistics a model was trained with), else ROOT/FaceVerse with --data. Without face statistics the 3DMM inputs are
+used as given (already normalised).
 
 Outputs in --out (never overwritten without --force):
   reactions.npy     [K, T, 25] float32: 15 AU occurrences, valence, arousal, 8 expression probabilities, as the
                     dataset's emotion files (the model's raw output; x0 is clipped to [-1, 1])
   coefficients.npy  [K, T, 58] float32 from the emotion VAE's coefficient regressor (--no-coefficients to skip)
+  reactions.svg     a picture: the AUs, valence/arousal and strongest expression of the K reactions against the
+                    speaker's, over time
+  reactions.mp4     when ffmpeg is found (the system's, or the one installed with @perfrdiff/features): the speaker's
+                    face beside the first 4 reactions' faces (cartoon faces driven by the coefficients), with the
+                    speaker's speech when a WAV is at hand (--no-video to skip)
   meta.json         seed, sampler, steps, guidance, k, backend, weights, personalised or not, timing
 
 Examples:
+  pnpm perfrdiff generate --out out/sample                     # the default model, the sample clip
+  pnpm perfrdiff generate --listener L03 --k 5 --out out/L03   # personalised to a sample listener
   pnpm perfrdiff generate --checkpoint-dir PerFRDiff --config PerFRDiff/configs/rewrite_weight.yaml \\
     --speaker-audio a.npy --speaker-emotion e.csv --speaker-3dmm f.npy --face-stats PerFRDiff/external/FaceVerse --out out/a
   pnpm perfrdiff generate --weights weights/perfrdiff --data data --split test --clip NoXI/010_2016-03-25_Paris/Expert_video/1 \\
     --listener-clip NoXI/010_2016-03-25_Paris/Novice_video/2 --k 10 --out out/clip1
-  pnpm perfrdiff generate --weights weights/perfrdiff --speaker-audio samples/react-generate/speaker_audio.npy \\
-    --speaker-emotion samples/react-generate/speaker_emotion.npy --speaker-3dmm samples/react-generate/speaker_3dmm.npy \\
-    --listener-history samples/react-generate/listener_history.npy --sampler dpm-solver++ --steps 20 --out out/sample --json`;
+  S=packages/default-model/sample
+  pnpm perfrdiff generate --weights runs/small --speaker-audio $S/speakers/2/speech.wav --speaker-emotion $S/speakers/2/emotion.npy \\
+    --speaker-3dmm $S/speakers/2/3dmm.npy --listener-history $S/listeners/L05.npy --sampler dpm-solver++ --steps 20 --out out/2 --json`;
 
 export function registerGenerate(program: Command): void {
   program
@@ -350,7 +413,7 @@ export function registerGenerate(program: Command): void {
       "Generate K appropriate facial reactions (emotion [K, T, 25] and 3DMM coefficients [K, T, 58]) to a speaker " +
         "clip, personalised to a listener when their 3DMM history is given (PSSL + PWSG), else with the generic model",
     )
-    .option("--weights <dir>", "weights converted by perfrdiff import-torch (or trained), see below")
+    .option("--weights <dir>", "weights converted by perfrdiff import-torch, a training run, or 'default' (the default when none is given), see below")
     .option("--checkpoint-dir <dir>", "official PyTorch checkpoints in the official layout, see below")
     .option("--config <yaml>", "model configuration (official YAML); default: --weights' config.yaml, else the official settings")
     .option("--data <root>", "REACT 2024 dataset root (with --split and --clip)")
@@ -361,6 +424,7 @@ export function registerGenerate(program: Command): void {
     .option("--speaker-3dmm <file>", "speaker 3DMM coefficients .npy [T, 58]")
     .option("--listener-history <file>", "listener 3DMM history .npy [T, 58]: personalise (PSSL + PWSG) before generating")
     .option("--listener-clip <clip>", "take the listener history from this clip's 3DMM file in --data")
+    .option("--listener <name>", "personalise to a synthetic listener of the default model's sample (L01 ... L06)")
     .option("--face-stats <dir>", "folder with mean_face.npy and std_face.npy (see below)")
     .option("--no-face-stats", "use 3DMM inputs as given, even when ROOT/FaceVerse exists")
     .option("--frames <n>", "use the first n frames (a multiple of the 50-frame window)")
@@ -370,9 +434,10 @@ export function registerGenerate(program: Command): void {
     .option("--guidance <scale>", "classifier-free guidance scale (default: the config's, 7.5)")
     .option("--seed <n>", "noise seed in [0, 2^32); the same seed and inputs give identical outputs on a backend", "0")
     .option("--backend <name>", "tfjs backend: wasm, cpu, webgpu or tensorflow", "wasm")
-    .requiredOption("--out <dir>", "output folder (reactions.npy, coefficients.npy, meta.json)")
+    .requiredOption("--out <dir>", "output folder (reactions.npy, coefficients.npy, reactions.svg, reactions.mp4, meta.json)")
     .option("--force", "overwrite existing outputs")
-    .option("--no-coefficients", "do not write coefficients.npy")
+    .option("--no-coefficients", "do not write coefficients.npy (nor the video)")
+    .option("--no-video", "do not write reactions.mp4")
     .option("--json", "print a summary object on stdout")
     .addHelpText("after", HELP)
     .action(async (opts: GenerateCliOptions) => {

@@ -27,3 +27,4 @@ export {
 } from "./safetensors";
 export type { SafeDtype, SafeTensor, SafetensorsEntry, SafetensorsHeader } from "./safetensors";
 export { randomWeights } from "./random";
+export { DEFAULT_CHECKPOINT, defaultCheckpoint, isDefaultCheckpoint } from "./default-model";

@@ -88,6 +88,16 @@ describe("WAV decoding", () => {
   it("names the source of bad files", () => {
     expect(() => decodeWav(new TextEncoder().encode("not a wav at all, sorry"), "x.wav")).toThrow(/x\.wav: not a readable WAV/);
   });
+
+  it("says when a file is cut off, and refuses it when asked for a complete file", () => {
+    const whole = encodeWav([Float64Array.from({ length: 1000 }, (_, i) => Math.sin(i / 7) / 2)], 8000, "16");
+    expect(decodeWav(whole).truncated).toBeNull();
+    const cut = whole.subarray(0, 44 + 600); // the 44-byte header and 300 of the 1000 samples
+    const d = decodeWav(cut, "cut.wav");
+    expect(d.truncated).toEqual({ declaredBytes: 2000, presentBytes: 600 });
+    expect(d.channels[0].length).toBe(300);
+    expect(() => decodeWav(cut, "cut.wav", { complete: true })).toThrow("cut.wav: the WAV file is cut off: its data chunk declares 2000 bytes, the file holds 600");
+  });
 });
 
 const haveRefs = existsSync(join(FIX, "speech44k_16.react78.npy"));

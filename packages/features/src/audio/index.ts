@@ -1,6 +1,6 @@
 // @perfrdiff/features/audio: WAV I/O, resampling, Kaldi MFCC (torchaudio parity) and the official REACT audio features.
 export { decodeWav, encodeWav, readWav, toMono } from "./wav";
-export type { DecodedAudio, WavBitDepth } from "./wav";
+export type { DecodedAudio, DecodeWavOptions, WavBitDepth } from "./wav";
 export { resample } from "./resample";
 export type { ResampleOptions } from "./resample";
 export { computeDeltas, kaldiFrameCount, kaldiMfcc } from "./kaldi";

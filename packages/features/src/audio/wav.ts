@@ -18,6 +18,13 @@ export interface DecodedAudio {
   channels: Float64Array[];
   /** wavefile's code for the stored format: "8", "16", "24", "32" (integer PCM), "32f" or "64" (float). */
   bitDepth: string;
+  /** When the data chunk declares more bytes than the file holds (a cut-off file): the samples end where it does. */
+  truncated: { declaredBytes: number; presentBytes: number } | null;
+}
+
+export interface DecodeWavOptions {
+  /** Refuse a file whose data chunk is cut off (default false: decode what is there, see `truncated`). */
+  complete?: boolean;
 }
 
 const SUPPORTED = new Set(["8", "16", "24", "32", "32f", "64"]);
@@ -27,7 +34,7 @@ const SUPPORTED = new Set(["8", "16", "24", "32", "32f", "64"]);
  * `wavefile` package, which parses every chunk layout (WAVE_FORMAT_EXTENSIBLE included).
  * @param where names the source in error messages (a path).
  */
-export function decodeWav(bytes: Uint8Array, where = "WAV data"): DecodedAudio {
+export function decodeWav(bytes: Uint8Array, where = "WAV data", options: DecodeWavOptions = {}): DecodedAudio {
   const wav = new WaveFile();
   try {
     wav.fromBuffer(bytes);
@@ -42,6 +49,11 @@ export function decodeWav(bytes: Uint8Array, where = "WAV data"): DecodedAudio {
     );
   }
   if (!(fmt.sampleRate > 0)) throw new Error(`${where}: WAV sample rate is ${fmt.sampleRate}`);
+  const data = wav.data as { chunkSize: number; samples: Uint8Array };
+  const truncated = data.chunkSize > data.samples.length ? { declaredBytes: data.chunkSize, presentBytes: data.samples.length } : null;
+  if (truncated && options.complete) {
+    throw new Error(`${where}: the WAV file is cut off: its data chunk declares ${truncated.declaredBytes} bytes, the file holds ${truncated.presentBytes}`);
+  }
   const raw = wav.getSamples(false, Float64Array) as unknown;
   const chans: Float64Array[] = fmt.numChannels === 1 ? [raw as Float64Array] : Array.from(raw as Float64Array[]);
   if (bitDepth !== "32f" && bitDepth !== "64") {
@@ -55,7 +67,7 @@ export function decodeWav(bytes: Uint8Array, where = "WAV data"): DecodedAudio {
       if (!Number.isFinite(c[i])) throw new Error(`${where}: sample ${i} is ${c[i]} (NaN or infinite)`);
     }
   }
-  return { sampleRate: fmt.sampleRate, channels: chans, bitDepth };
+  return { sampleRate: fmt.sampleRate, channels: chans, bitDepth, truncated };
 }
 
 /** Averages the channels into one, as the official loader does (`audio.mean(-1)`). Shape: `[samples]`. */

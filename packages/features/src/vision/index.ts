@@ -4,5 +4,5 @@ export { coefficientsFromFace, emotionFromFace, ESTIMATED_BLENDSHAPES, FACEAPI_E
 export type { FaceApiExpressions, HeadPose, LandmarkFeatures, Point } from "./geometry";
 export { loadFaceAnalyzer } from "./face-model";
 export type { FaceAnalyzer, FaceAnalyzerOptions, FaceObservation, RgbImage } from "./face-model";
-export { decodeVideoFrames, extractVideoFaceTracks, ffmpegCommand, hasFfmpeg } from "./video";
-export type { DecodeOptions, VideoFaceTracks } from "./video";
+export { decodeVideoFrames, encodeVideo, extractVideoFaceTracks, ffmpegCommand, hasFfmpeg } from "./video";
+export type { DecodeOptions, EncodeOptions, VideoFaceTracks } from "./video";

@@ -42,6 +42,67 @@ async function findFfmpeg(): Promise<boolean> {
   return false;
 }
 
+export interface EncodeOptions {
+  /** frames per second (default 25, REACT's rate) */
+  fps?: number;
+  /** an audio file to mux in (e.g. the speaker's WAV); the video ends with the shorter of the two */
+  audio?: string;
+  /** overwrite an existing file (default false: an error) */
+  overwrite?: boolean;
+}
+
+/**
+ * Encodes RGB frames (all `width` x `height`) into an H.264 MP4 (yuv420p, plays everywhere) by piping them to ffmpeg,
+ * one frame in memory at a time; written to a temporary name in the same folder and renamed when ffmpeg succeeds.
+ * Returns the number of frames written.
+ * @throws when ffmpeg is missing or fails (its last output in the message), or a frame has another size
+ */
+export async function encodeVideo(path: string, frames: Iterable<RgbImage> | AsyncIterable<RgbImage>, options: EncodeOptions = {}): Promise<number> {
+  const { spawn } = await import("node:child_process");
+  const { access, rename, rm } = await import("node:fs/promises");
+  if (!(await hasFfmpeg())) throw new Error(`ffmpeg not found ('${ffmpegCommand()}'); install it (Debian: apt-get install ffmpeg) or set PERFRDIFF_FFMPEG`);
+  if (!options.overwrite && (await access(path).then(() => true, () => false))) throw new Error(`${path} exists; pass overwrite to replace it`);
+  const fps = options.fps ?? 25;
+  const tmp = `${path}.${process.pid}.tmp.mp4`;
+  let size: { width: number; height: number } | null = null;
+  let child: ReturnType<typeof spawn> | null = null;
+  let stderr = "";
+  let exit: Promise<number | null> | null = null;
+  let count = 0;
+  try {
+    for await (const frame of frames) {
+      if (!size) {
+        size = { width: frame.width, height: frame.height };
+        const args = ["-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${frame.width}x${frame.height}`, "-r", String(fps), "-i", "-"];
+        if (options.audio) args.push("-i", options.audio, "-c:a", "aac", "-shortest");
+        // even sizes for yuv420p
+        args.push("-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", tmp);
+        child = spawn(ffmpegCommand(), args, { stdio: ["pipe", "ignore", "pipe"] });
+        child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+        const c = child;
+        exit = new Promise((resolve, reject) => {
+          c.on("error", reject);
+          c.on("close", resolve);
+        });
+      }
+      if (frame.width !== size.width || frame.height !== size.height) throw new Error(`frame ${count} is ${frame.width} x ${frame.height}; the video is ${size.width} x ${size.height}`);
+      const stdin = child!.stdin!;
+      if (!stdin.write(frame.data)) await new Promise<void>((resolve) => stdin.once("drain", resolve));
+      count++;
+    }
+    if (!child) throw new Error(`${path}: no frames to encode`);
+    child.stdin!.end();
+    const code = await exit!;
+    if (code !== 0) throw new Error(`${path}: ffmpeg failed (exit ${code}):\n${stderr.slice(-2000)}`);
+    await rename(tmp, path);
+    return count;
+  } catch (err) {
+    (child as ReturnType<typeof spawn> | null)?.kill();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
 export interface DecodeOptions {
   /** Frames per second to sample (default 25, REACT's rate). */
   fps?: number;

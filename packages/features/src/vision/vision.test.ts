@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -7,7 +7,7 @@ import jpeg from "jpeg-js";
 import { ARKIT_BLENDSHAPES } from "@perfrdiff/layout";
 import { loadFaceAnalyzer, type FaceAnalyzer, type FaceObservation, type RgbImage } from "./face-model";
 import { ESTIMATED_BLENDSHAPES, landmarkFeatures, type Point } from "./geometry";
-import { extractVideoFaceTracks, ffmpegCommand, hasFfmpeg } from "./video";
+import { decodeVideoFrames, encodeVideo, extractVideoFaceTracks, ffmpegCommand, hasFfmpeg } from "./video";
 
 // Real photographs of faces that ship inside the @vladmandic/face-api npm package (demo/sample1..6.jpg).
 const DEMO = join(dirname(createRequire(import.meta.url).resolve("@vladmandic/face-api/package.json")), "demo");
@@ -180,5 +180,29 @@ describe.runIf(await hasFfmpeg())("face tracks from a video (ffmpeg)", () => {
     const corr = cov / Math.sqrt(m(roll.map((v) => (v - mr) ** 2)) * m(applied.map((v) => (v - ma) ** 2)));
     expect(corr).toBeGreaterThan(0.95);
     await expect(extractVideoFaceTracks(join(dir, "none.mp4"))).rejects.toThrow(/no such video file: .*none\.mp4/);
+  }, 120_000);
+
+  it("encodes frames into an MP4 that decodes back to them (colours within the codec's error), never over a file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "enc-"));
+    const path = join(dir, "colours.mp4");
+    // 20 frames of 64 x 48: the left half a colour that changes every 5 frames, the right half grey
+    const colours = [[200, 40, 40], [40, 200, 40], [40, 40, 200], [220, 220, 60]];
+    const frames = Array.from({ length: 20 }, (_, f) => {
+      const data = new Uint8Array(64 * 48 * 3);
+      for (let y = 0; y < 48; y++) for (let x = 0; x < 64; x++) data.set(x < 32 ? colours[Math.floor(f / 5)] : [128, 128, 128], (y * 64 + x) * 3);
+      return { width: 64, height: 48, data };
+    });
+    expect(await encodeVideo(path, frames, { fps: 25 })).toBe(20);
+    const back = [];
+    for await (const img of decodeVideoFrames(path, { fps: 25 })) back.push(img);
+    expect(back.length).toBe(20);
+    back.forEach((img, f) => {
+      const at = (x: number, y: number) => Array.from(img.data.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3));
+      at(12, 24).forEach((v, c) => expect(Math.abs(v - colours[Math.floor(f / 5)][c]), `frame ${f}`).toBeLessThan(20));
+      at(52, 24).forEach((v) => expect(Math.abs(v - 128)).toBeLessThan(8));
+    });
+    await expect(encodeVideo(path, frames)).rejects.toThrow(/colours\.mp4 exists/);
+    await expect(encodeVideo(join(dir, "mixed.mp4"), [frames[0], { width: 32, height: 48, data: new Uint8Array(32 * 48 * 3) }])).rejects.toThrow("frame 1 is 32 x 48; the video is 64 x 48");
+    expect(readdirSync(dir).sort()).toEqual(["colours.mp4"]); // the failed one left nothing behind
   }, 120_000);
 });
