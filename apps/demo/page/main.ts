@@ -4,25 +4,8 @@
  * without a click), with the timeline picture and the set's metrics. `window.demo` exposes the state for the tests.
  */
 import { drawFace, rgbImage } from "@perfrdiff/viz";
-
-interface Result {
-  k: number;
-  frames: number;
-  fps: number;
-  speakerEmotion: string;
-  speaker3dmm: string;
-  emotion: string;
-  coefficients: string;
-  timeline: string;
-  metrics: { FRDiv: number; FRVar: number; FRSyn: number };
-  personalised: boolean;
-  listener: string | null;
-  seconds: number;
-}
-interface Samples {
-  speakers: { name: string; clip: string }[];
-  listeners: { name: string; style: Record<string, unknown> }[];
-}
+// the server's answers (types only: nothing of the server is bundled into the page)
+import type { DemoResult as Result, DemoSamples as Samples } from "../src/model";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const SIZE = 192;
