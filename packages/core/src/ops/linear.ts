@@ -78,7 +78,11 @@ export function weightProduct(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor | undefin
   return tf.reshape(y, [...lead, to - from]);
 }
 
-/** Frees the tensors derived from these weights (all of them when none are given); they are re-made on demand. */
+/**
+ * Frees the tensors derived from these weights (all of them when none are given) and those of weights already
+ * disposed (a dropped personalisation's, otherwise freed only at the next miss); they are re-made on demand.
+ */
 export function releaseDerivedWeights(weights?: Iterable<tf.Tensor>): void {
   for (const w of weights ?? [...derived.keys()]) freeEntry(w);
+  for (const k of [...derived.keys()]) if (k.isDisposed) freeEntry(k);
 }
