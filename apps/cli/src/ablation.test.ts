@@ -39,7 +39,7 @@ describe("perfrdiff ablation", () => {
     const out = join(tmp, "table9");
     const cfg = (row: string) => parseConfig(readFileSync(join(out, row, "config.yaml"), "utf8")).diffusion_decoder.args;
     expect([cfg("no-cfg").guidance_scale, cfg("no-cfg").s_audio_enc_drop_prob]).toEqual([1, 0]);
-    expect([cfg("cfg").guidance_scale, cfg("cfg").s_audio_enc_drop_prob]).toEqual([7.5, 0.2]);
+    expect([cfg("cfg").guidance_scale, cfg("cfg").s_audio_enc_drop_prob]).toEqual([2, 0.2]);
     for (const row of r.rows) {
       for (const task of ["mafrg", "pmafrg"] as const) {
         expect(Number.isFinite(row.metrics[task]!.FRdist), `${row.name} ${task}`).toBe(true);
