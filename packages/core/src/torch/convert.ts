@@ -8,7 +8,8 @@ import type { ModuleName } from "../weights/modules";
 import { weightFileMetadata } from "../weights/files";
 import { safetensorsF32Header, serializeSafetensors } from "../weights/safetensors";
 import type { SafeTensor } from "../weights/safetensors";
-import { readTorchStateDict } from "./checkpoint";
+import { openAtomicFile } from "../io/atomic-file";
+import { openTorchStateDict } from "./checkpoint";
 import type { TorchTensor } from "./checkpoint";
 
 export interface ConvertedModule {
@@ -21,6 +22,15 @@ export interface ConvertedModule {
 /** The float32 data of a checkpoint tensor, or an error naming it. */
 function floatData(t: TorchTensor, name: string, what: string): Float32Array {
   if (!(t.data instanceof Float32Array)) throw new Error(`${what}: '${name}' is ${t.dtype}, expected a floating-point tensor`);
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < t.data.length; i++) {
+    if (!Number.isFinite(t.data[i])) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  }
+  if (bad > 0) throw new Error(`${what}: '${name}' holds ${bad} NaN or infinite values (the first at element ${first}): a diverged or corrupt checkpoint`);
   return t.data;
 }
 
@@ -34,14 +44,14 @@ export function convertTorchCheckpoint(
   options: { module?: ModuleName; what?: string } = {},
 ): ConvertedModule {
   const what = options.what ?? "checkpoint";
-  const state = readTorchStateDict(bytes, what);
-  const module = options.module ?? closestModule(cfg, state);
+  const state = openTorchStateDict(bytes, what);
+  const module = options.module ?? closestModule(cfg, state.tensors);
   const expected = moduleParameterShapes(cfg, module);
-  checkStateDict(state, expected, `${what} (as ${module})`);
+  checkStateDict(state.tensors, expected, `${what} (as ${module})`); // before any tensor is read
   const tensors = new Map<string, SafeTensor>();
   let parameters = 0;
   for (const name of expected.keys()) {
-    const t = state.get(name)!;
+    const t = state.load(name);
     tensors.set(name, { dtype: "F32", shape: t.shape, data: floatData(t, name, what) });
     parameters += t.data.length;
   }
@@ -59,7 +69,6 @@ export async function convertTorchCheckpointFile(
   options: { module?: ModuleName; overwrite?: boolean } = {},
 ): Promise<{ module: ModuleName; parameters: number; path: string }> {
   const { openTorchCheckpoint } = await import("./file");
-  const { open, unlink } = await import("node:fs/promises");
   const f = await openTorchCheckpoint(inPath);
   try {
     const m = options.module ?? closestModule(cfg, f.tensors);
@@ -67,27 +76,21 @@ export async function convertTorchCheckpointFile(
     checkStateDict(f.tensors, expected, `${inPath} (as ${m})`);
     const entries = [...expected].map(([name, shape]) => ({ name, shape }));
     const outPath = typeof out === "string" ? out : out(m);
-    let fh;
-    try {
-      fh = await open(outPath, options.overwrite ? "w" : "wx");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${outPath} exists; pass --force to overwrite`);
-      throw err;
-    }
+    // a temporary file renamed into place: a failed conversion leaves an earlier good file as it was
+    const file = await openAtomicFile(outPath, { overwrite: options.overwrite, exists: `${outPath} exists; pass --force to overwrite` });
     let parameters = 0;
     try {
-      await fh.write(safetensorsF32Header(entries, weightFileMetadata(m, inPath)));
+      await file.write(safetensorsF32Header(entries, weightFileMetadata(m, inPath)));
       for (const { name } of entries) {
         const data = floatData(await f.load(name), name, inPath);
-        await fh.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        await file.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         parameters += data.length;
       }
+      await file.commit();
     } catch (err) {
-      await fh.close();
-      await unlink(outPath).catch(() => undefined); // no half-written weight files
+      await file.abort();
       throw err;
     }
-    await fh.close();
     return { module: m, parameters, path: outPath };
   } finally {
     await f.close();

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,5 +57,24 @@ describe("file-backed torch checkpoint reader", () => {
     const w = await loadWeightFileFromPath(cfg, "denoiser", out);
     expect(Array.from(w.get("decoder.norm.weight").dataSync())).toEqual(Array.from(readTorchStateDict(readFileSync(src)).get("decoder.norm.weight")!.data as Float32Array));
     await expect(loadWeightFileFromPath(cfg, "pssl", out)).rejects.toThrow(/holds the denoiser module, not pssl/);
+  });
+
+  it("keeps the earlier good file when a forced conversion fails half-way (a NaN in the last tensor)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "perfrdiff-"));
+    const out = join(dir, "pssl.safetensors");
+    await convertTorchCheckpointFile(cfg, path(psslPath), out);
+    const good = readFileSync(out);
+    // the checkpoint with one NaN in its last parameter (storages are stored uncompressed: find its bytes)
+    const bytes = new Uint8Array(readFileSync(path(psslPath)));
+    const state = readTorchStateDict(bytes);
+    const last = [...state.keys()].at(-1)!;
+    const data = state.get(last)!.data as Float32Array;
+    const at = Buffer.from(bytes).indexOf(Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, 64)));
+    expect(at).toBeGreaterThan(0);
+    new DataView(bytes.buffer).setFloat32(at + 4, Number.NaN, true);
+    writeFileSync(join(dir, "nan.pth"), bytes);
+    await expect(convertTorchCheckpointFile(cfg, join(dir, "nan.pth"), out, { overwrite: true })).rejects.toThrow(new RegExp(`'${last.replaceAll(".", "\\.")}' holds 1 NaN or infinite values \\(the first at element 1\\)`));
+    expect(Buffer.compare(readFileSync(out), good)).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(["nan.pth", "pssl.safetensors"]); // no temporary file left
   });
 });

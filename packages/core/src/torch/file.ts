@@ -6,7 +6,7 @@
  * inflated with fflate.
  */
 import { inflateSync } from "fflate";
-import { TorchCheckpointError, extractStateDict, isLazyTorchTensor, materialize, unpickleTorch } from "./checkpoint";
+import { TorchCheckpointError, checkStorageSize, checkZipEntrySize, extractStateDict, isLazyTorchTensor, materialize, unpickleTorch } from "./checkpoint";
 import type { LazyTorchTensor, TorchTensor } from "./checkpoint";
 import { openFileAccess, type RandomAccess } from "../io/random-access";
 
@@ -62,12 +62,14 @@ export async function listZipEntries(ra: RandomAccess, what: string): Promise<Ma
     cdOffset = u64(rec, 48);
   }
   if (cdOffset + cdSize > ra.size) throw new TorchCheckpointError(`${what}: central directory lies beyond the end of the file (truncated?)`);
+  // a central directory entry takes at least 46 bytes: a count beyond that is a lie, not a reason to loop
+  if (count > cdSize / 46) throw new TorchCheckpointError(`${what}: the zip directory claims ${count} entries in ${cdSize} bytes (corrupt)`);
   const cd = await ra.read(cdOffset, cdSize);
   const entries = new Map<string, ZipEntry>();
   const dec = new TextDecoder();
   let p = 0;
   for (let i = 0; i < count; i++) {
-    if (u32(cd, p) !== 0x02014b50) throw new TorchCheckpointError(`${what}: corrupt central directory entry ${i}`);
+    if (p + 46 > cd.length || u32(cd, p) !== 0x02014b50) throw new TorchCheckpointError(`${what}: corrupt central directory entry ${i}`);
     const method = u16(cd, p + 10);
     let compressedSize = u32(cd, p + 20);
     let size = u32(cd, p + 24);
@@ -75,6 +77,7 @@ export async function listZipEntries(ra: RandomAccess, what: string): Promise<Ma
     const extraLen = u16(cd, p + 30);
     const commentLen = u16(cd, p + 32);
     let localOffset = u32(cd, p + 42);
+    if (p + 46 + nameLen + extraLen + commentLen > cd.length) throw new TorchCheckpointError(`${what}: corrupt central directory entry ${i}`);
     const name = dec.decode(cd.subarray(p + 46, p + 46 + nameLen));
     // zip64 extended information: present fields follow the order size, compressed size, offset
     let e = p + 46 + nameLen;
@@ -101,6 +104,8 @@ async function readEntry(ra: RandomAccess, e: ZipEntry, what: string): Promise<U
   if (u32(head, 0) !== 0x04034b50) throw new TorchCheckpointError(`${what}: bad local header for ${e.name}`);
   const start = e.localOffset + 30 + u16(head, 26) + u16(head, 28);
   if (start + e.compressedSize > ra.size) throw new TorchCheckpointError(`${what}: ${e.name} extends beyond the end of the file (truncated?)`);
+  checkZipEntrySize({ name: e.name, compression: e.method, size: e.compressedSize, originalSize: e.size }, what);
+  if (e.method === 0 && e.size !== e.compressedSize) throw new TorchCheckpointError(`${what}: ${e.name} is stored with ${e.compressedSize} bytes but declares ${e.size}`);
   const raw = await ra.read(start, e.compressedSize);
   if (e.method === 0) return raw;
   if (e.method === 8) return inflateSync(raw, { out: new Uint8Array(e.size) });
@@ -119,6 +124,12 @@ export async function openTorchArchive(ra: RandomAccess, what = "checkpoint"): P
   }
   const obj = unpickleTorch(await readEntry(ra, entries.get(pkl)!, what), what, () => null, true, (k) => entries.has(`${prefix}data/${k}`));
   const tensors = extractStateDict<LazyTorchTensor>(obj, what, isLazyTorchTensor);
+  // every storage's size against its declaration, before any is read
+  for (const t of tensors.values()) {
+    const e = entries.get(`${prefix}data/${t.storageKey}`)!;
+    checkStorageSize({ key: t.storageKey, storageType: t.storageType, numel: t.storageNumel }, e.size, what);
+    checkZipEntrySize({ name: e.name, compression: e.method, size: e.compressedSize, originalSize: e.size }, what);
+  }
   const load = async (name: string): Promise<TorchTensor> => {
     const t = tensors.get(name);
     if (!t) throw new TorchCheckpointError(`${what}: no tensor '${name}'`);

@@ -12,7 +12,8 @@ export { TRAIN_STAGES, buildStage, stageModules, embedderStage, gafrgStage, pssl
 export type { Stage, StageInputs, StepLoss, TrainStage } from "./stages";
 export { TrainingDivergedError, train } from "./trainer";
 export type { StepRecord, TrainOptions, TrainResult, TrainState } from "./trainer";
-export { TrainingRun, writeFileAtomic } from "./run";
+export { TrainingRun } from "./run";
+export { writeFileAtomic } from "../io/atomic-file";
 export { lossPlotSvg } from "./plot";
 export type { ValidationPoint } from "./plot";
 export { trainStages } from "./session";

@@ -23,6 +23,7 @@ import { loadWeightFileFromPath, weightFileMetadata } from "../weights/files";
 import { parseSafetensors, serializeSafetensors } from "../weights/safetensors";
 import type { SafeTensor } from "../weights/safetensors";
 import type { ModuleName } from "../weights/modules";
+import { writeFileAtomic } from "../io/atomic-file";
 import { lossPlotSvg } from "./plot";
 import type { ValidationPoint } from "./plot";
 import type { TrainStage } from "./stages";
@@ -30,19 +31,6 @@ import type { StepRecord, TrainState } from "./trainer";
 
 const fs = () => import("node:fs/promises");
 const path = () => import("node:path");
-
-/** Writes `data` to `file` through a temporary file in the same folder and a rename (atomic on one file system). */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const { writeFile, rename, rm } = await fs();
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 const exists = async (p: string) => (await fs()).access(p).then(() => true, () => false);
 

@@ -10,6 +10,7 @@ import type { PerFRDiffConfig } from "../config";
 import { loadWeightFile, loadWeightFileFromPath } from "./files";
 import { checkStateDict, moduleParameterShapes, officialCheckpointPath, requiredModules, toTensorMap } from "./modules";
 import type { ModuleName } from "./modules";
+import type { TorchTensor } from "../torch/checkpoint";
 
 /** Module weights: live tensors, or our weight-file bytes. */
 export type ModuleWeights = Partial<Record<ModuleName, TensorMap | Uint8Array>>;
@@ -62,7 +63,9 @@ async function fromOfficialLayout(root: string, cfg: PerFRDiffConfig, m: ModuleN
   try {
     const expected = moduleParameterShapes(cfg, m);
     checkStateDict(f.tensors, expected, p); // names and shapes before any tensor is read
-    return toTensorMap(await f.loadAll(), expected, p);
+    const state = new Map<string, TorchTensor>();
+    for (const name of expected.keys()) state.set(name, await f.load(name));
+    return toTensorMap(state, expected, p);
   } finally {
     await f.close();
   }
