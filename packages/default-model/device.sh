@@ -18,5 +18,5 @@ work=/tmp/dm
 $cli synth --out $work/data --speakers 16 --listeners 6 --clips 3 --reactions 3 --frames 751 --seed 1
 cp -r .device/dm/untrained $work/untrained
 # stopped after BUDGET seconds (default 540: a device call lasts at most 600), so what is done still comes back
-CLI=$cli BACKEND=webgpu MODEL=packages/default-model/model timeout "${BUDGET:-540}" bash packages/default-model/evaluate.sh $work || echo "evaluate.sh stopped: $?"
+CLI=$cli BACKEND=webgpu K=10 SAMPLERS="ddim:50 dpm-solver++:20 dpm-solver++:10 dpm-solver++:5" timeout "${BUDGET:-540}" bash packages/default-model/evaluate.sh $work || echo "evaluate.sh stopped: $?"
 tar -C $work -cf "${OUT:-/tmp}/eval.tar" eval

@@ -132,6 +132,14 @@ describe("perfrdiff generate", () => {
     expect(read("generic", "reactions.npy").equals(before)).toBe(false);
   });
 
+  it("checks --out before any work: a file of that name, or a folder below a file, is refused in words", async () => {
+    const file = join(tmp, "a-file");
+    writeFileSync(file, "x");
+    const opts = (out: string) => ({ ...base("unused"), out });
+    await expect(runGenerate(opts(file))).rejects.toThrow(`--out ${file} is a file, not a folder`);
+    await expect(runGenerate(opts(join(file, "below")))).rejects.toThrow(`cannot create the --out folder ${join(file, "below")} (${file} is a file)`);
+  });
+
   it("names the file and the shape of a wrong input, and a missing file", async () => {
     const bad = saveNpy("audio77.npy", values(T * 77, 5), [T, 77]);
     await expect(runGenerate(base("bad", { speakerAudio: bad }))).rejects.toThrow(`speaker audio ${bad} has shape [${T}, 77]; expected [frames, 78]`);

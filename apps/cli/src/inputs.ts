@@ -1,5 +1,5 @@
 // Command-line input helpers shared by the commands: whole-number options, file checks and float .npy reading.
-import { access } from "node:fs/promises";
+import { access, constants, stat } from "node:fs/promises";
 import { readNpy, type NpyArray, type NpyTypedArray } from "@perfrdiff/npy";
 
 /** A numeric .npy array (no 64-bit integers). */
@@ -25,6 +25,36 @@ export function fileExists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * Makes sure `dir` (the value of `flag`) can take a command's outputs before any work starts, without creating it:
+ * an existing file of that name, a path below a file, or a folder (or, for a new folder, the nearest existing parent)
+ * that cannot be written is an error in words, not an errno after the run.
+ */
+export async function checkOutputFolder(dir: string, flag = "--out"): Promise<void> {
+  const { dirname, resolve } = await import("node:path");
+  const info = await stat(dir).catch(() => null);
+  if (info && !info.isDirectory()) throw new Error(`${flag} ${dir} is a file, not a folder`);
+  let existing = resolve(dir);
+  let found = info;
+  while (!found) {
+    existing = dirname(existing);
+    found = await stat(existing).catch(() => null);
+  }
+  if (!found.isDirectory()) throw new Error(`cannot create the ${flag} folder ${dir} (${existing} is a file)`);
+  try {
+    await access(existing, constants.W_OK);
+  } catch (err) {
+    throw new Error(`cannot write to ${info ? `the ${flag} folder ${dir}` : `${existing}, where the ${flag} folder ${dir} would be made`} (${reason(err)})`);
+  }
+}
+
+/** An fs error in words. */
+function reason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = { EACCES: "permission denied", EPERM: "not permitted", EROFS: "read-only file system", ENOTDIR: "a part of the path is a file", ENOSPC: "no space left" };
+  return (code && words[code]) ?? (err as Error).message;
 }
 
 /**

@@ -89,6 +89,8 @@ describe("ReactionGenerator", () => {
     await expect(gen.generate({ ...s, emotion: tf.zeros([T, 24]) as tf.Tensor2D })).rejects.toThrow(/emotion must be \[frames, 25\], got \[40,24\]/);
     await expect(gen.generate({ ...s, audio: tf.fill([T, 78], NaN) as tf.Tensor2D })).rejects.toThrow(/audio contains NaN/);
     expect(() => gen.personalise(tf.zeros([2, 20, 58]))).toThrow(/\[1, frames, 58\]/);
+    expect(() => gen.personalise(tf.zeros([1, 58]))).toThrow("a listener history needs at least 10 frames (one window; the official histories are 750), got 1");
+    expect(() => gen.personalise(tf.zeros([1, 9, 58]))).toThrow(/at least 10 frames .* got 9/);
   });
 
   it("with no checkpoint (or 'default') loads the bundled default model, ready to personalise", async () => {

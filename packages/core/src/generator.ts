@@ -120,7 +120,8 @@ export interface ReactionGenerator {
   readonly personalised: boolean;
   /**
    * Personalises the denoiser for one listener: their 3DMM history [T, 58] (or [1, T, 58]; the first seq_len
-   * frames are read, 750 officially: one clip) -> PSSL projection -> PWSG weight edits.
+   * frames are read, 750 officially: one clip) -> PSSL projection -> PWSG weight edits. A history shorter than one
+   * window (window_size frames, 2 s officially) is refused: a frame or two says nothing about a person's style.
    */
   personalise(listenerHistory: tf.Tensor): void;
   /** Back to the generic (base) denoiser. */
@@ -173,6 +174,11 @@ class PerFRDiffGenerator implements ReactionGenerator {
     const rank = listenerHistory.rank;
     if ((rank !== 2 && rank !== 3) || (rank === 3 && listenerHistory.shape[0] !== 1)) {
       throw new Error(`listener history must be [frames, 58] or [1, frames, 58], got [${listenerHistory.shape}]`);
+    }
+    const minFrames = this.config.diffusion_decoder.args.window_size;
+    const given = listenerHistory.shape[rank - 2]!;
+    if (given < minFrames) {
+      throw new Error(`a listener history needs at least ${minFrames} frames (one window; the official histories are 750), got ${given}`);
     }
     // PSSL reads one clip's worth (seq_len frames, 750 officially: the histories of the official loaders)
     const seqLen = this.config.person_specific.args.seq_len;

@@ -14,6 +14,10 @@ interface AudioOptions {
   force?: boolean;
 }
 
+/** Video frame rates the audio features may be aligned to (below 1 fps a "frame" would be seconds of audio). */
+const MIN_FPS = 1;
+const MAX_FPS = 120;
+
 function positive(value: string, flag: string, integer: boolean): number {
   const n = Number(value);
   if (!(n > 0) || (integer && !Number.isInteger(n))) {
@@ -48,9 +52,18 @@ Example:
     )
     .action(async (opts: AudioOptions) => {
       const fps = positive(opts.fps, "--fps", false);
+      if (fps < MIN_FPS || fps > MAX_FPS) throw new Error(`--fps must be a video frame rate in [${MIN_FPS}, ${MAX_FPS}] (REACT: 25), got '${opts.fps}'`);
       const frames = opts.frames === undefined ? undefined : positive(opts.frames, "--frames", true);
+      const { resolve } = await import("node:path");
+      if (resolve(opts.out) === resolve(opts.wav)) throw new Error(`--out ${opts.out} is the input WAV; never written over, --force or not`);
       const audio = await readWav(opts.wav);
       const mono = toMono(audio);
+      if (mono.length === 0) throw new Error(`${opts.wav} holds no audio samples`);
+      if (audio.truncated) {
+        process.stderr.write(
+          `warning: ${opts.wav} is cut off: its data chunk declares ${audio.truncated.declaredBytes} bytes, the file holds ${audio.truncated.presentBytes}; the features cover the samples present\n`,
+        );
+      }
       const feats = extractReactAudioFeatures(mono, audio.sampleRate, fps, frames);
       await writeNpy(opts.out, { data: feats.data, shape: [feats.frames, feats.dim] }, { overwrite: opts.force ?? false });
       const per = samplesPerVideoFrame(audio.sampleRate, fps);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { BackendName, ModuleName, SamplerName } from "@perfrdiff/core";
 import type { FaceStats, FrameTrack } from "@perfrdiff/layout";
-import { checkpointFolder, faceStatsFolder, fileExists, readFloatNpy, wholeNumber } from "../inputs";
+import { checkpointFolder, faceStatsFolder, fileExists, checkOutputFolder, readFloatNpy, wholeNumber } from "../inputs";
 import { StageProgress } from "../progress";
 
 /** The options of `perfrdiff generate` as commander hands them over (strings, as typed on the command line). */
@@ -158,6 +158,7 @@ export async function runGenerate(o: GenerateCliOptions, progress = new StagePro
     meta: join(o.out, "meta.json"),
   };
   const outputs = [files.reactions, ...(withCoefficients ? [files.coefficients] : []), files.picture, ...(withVideo ? [files.video] : []), files.meta];
+  await checkOutputFolder(o.out);
   if (!o.force) {
     for (const p of outputs) if (await fileExists(p)) throw new Error(`${p} exists; pass --force to overwrite`);
   }
@@ -431,7 +432,7 @@ export function registerGenerate(program: Command): void {
     .option("--k <n>", "reactions to generate", "10")
     .option("--steps <n>", "sampler steps (default: the config's num_inference_timesteps, 50; 20 for dpm-solver++)")
     .option("--sampler <name>", "ddim (official), ddpm or dpm-solver++", "ddim")
-    .option("--guidance <scale>", "classifier-free guidance scale (default: the config's, 7.5)")
+    .option("--guidance <scale>", "classifier-free guidance scale (default: the config's)")
     .option("--seed <n>", "noise seed in [0, 2^32); the same seed and inputs give identical outputs on a backend", "0")
     .option("--backend <name>", "tfjs backend: wasm, cpu, webgpu or tensorflow", "wasm")
     .requiredOption("--out <dir>", "output folder (reactions.npy, coefficients.npy, reactions.svg, reactions.mp4, meta.json)")

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { checkOutputFolder } from "../inputs";
 
 interface ImportOptions {
   config?: string;
@@ -23,7 +24,7 @@ export function registerImportTorch(program: Command): void {
     .option("--module <name>", "force the module instead of detecting it (only with one checkpoint)")
     .option("--force", "overwrite existing output files")
     .action(async (o: ImportOptions) => {
-      const { readFile, writeFile, mkdir } = await import("node:fs/promises");
+      const { mkdir, readFile, writeFile } = await import("node:fs/promises");
       const { join, resolve } = await import("node:path");
       const core = { ...(await import("@perfrdiff/core")), ...(await import("@perfrdiff/core/torch")) };
       if (o.module && !core.MODULE_NAMES.includes(o.module as import("@perfrdiff/core").ModuleName)) {
@@ -31,6 +32,7 @@ export function registerImportTorch(program: Command): void {
       }
       if (o.module && o.checkpoint.length > 1) throw new Error("--module applies to a single --checkpoint");
       const cfg = o.config ? await core.loadConfig(o.config) : core.officialConfig();
+      await checkOutputFolder(o.out);
       await mkdir(o.out, { recursive: true });
       const flag = o.force ? "w" : "wx";
       const write = async (path: string, data: Uint8Array | string) => {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { wholeNumber } from "../inputs";
+import { checkOutputFolder, wholeNumber } from "../inputs";
 import { StageProgress } from "../progress";
 import { generateSynthCorpus } from "@perfrdiff/features";
 
@@ -43,6 +43,7 @@ Example:
       const { readdir } = await import("node:fs/promises");
       const existing = await readdir(opts.out).catch(() => [] as string[]);
       if (existing.length > 0 && !opts.force) throw new Error(`${opts.out} is not empty; pass --force to write into it`);
+      await checkOutputFolder(opts.out);
       const trainFraction = Number(opts.trainFraction);
       const progress = new StageProgress();
       const t0 = Date.now();

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { BackendName } from "@perfrdiff/core";
-import { fileExists } from "../inputs";
+import { fileExists, checkOutputFolder } from "../inputs";
 
 interface VerifyOptions {
   config?: string;
@@ -56,6 +56,7 @@ export function registerVerifyTorch(program: Command): void {
       if (!core.BACKEND_NAMES.includes(o.backend as BackendName)) throw new Error(`--backend must be one of ${core.BACKEND_NAMES.join(", ")}, got '${o.backend}'`);
       const backend = await core.useBackend(o.backend as BackendName);
       const cfg = o.config ? await core.loadConfig(o.config) : core.officialConfig();
+      await checkOutputFolder(o.out);
       const inPath = (n: string) => join(o.inputs, `${n}.npy`);
       const has = (n: string) => fileExists(inPath(n));
       const tensor = async (n: string) => {

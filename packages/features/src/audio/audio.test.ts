@@ -89,6 +89,14 @@ describe("WAV decoding", () => {
     expect(() => decodeWav(new TextEncoder().encode("not a wav at all, sorry"), "x.wav")).toThrow(/x\.wav: not a readable WAV/);
   });
 
+  it("refuses a header that declares 96,616 channels before making them", () => {
+    const bytes = encodeWav([new Float64Array(64)], 16000, "16").slice();
+    new DataView(bytes.buffer).setUint16(22, 96_616 & 0xffff, true); // numChannels sits at byte 22 of the canonical header
+    const t = performance.now();
+    expect(() => decodeWav(bytes, "many.wav")).toThrow(`many.wav: the WAV header declares ${96_616 & 0xffff} channels (expected 1 to 64; a corrupt header?)`);
+    expect(performance.now() - t).toBeLessThan(2000);
+  });
+
   it("says when a file is cut off, and refuses it when asked for a complete file", () => {
     const whole = encodeWav([Float64Array.from({ length: 1000 }, (_, i) => Math.sin(i / 7) / 2)], 8000, "16");
     expect(decodeWav(whole).truncated).toBeNull();

@@ -29,6 +29,9 @@ export interface DecodeWavOptions {
 
 const SUPPORTED = new Set(["8", "16", "24", "32", "32f", "64"]);
 
+/** Most channels a WAV may declare (WAVE_FORMAT_EXTENSIBLE names 18 speaker positions; 64 leaves room). */
+export const MAX_WAV_CHANNELS = 64;
+
 /**
  * Decodes a RIFF/RF64 WAV file (8/16/24/32-bit integer PCM, 32/64-bit float; any channel count) with the
  * `wavefile` package, which parses every chunk layout (WAVE_FORMAT_EXTENSIBLE included).
@@ -49,6 +52,10 @@ export function decodeWav(bytes: Uint8Array, where = "WAV data", options: Decode
     );
   }
   if (!(fmt.sampleRate > 0)) throw new Error(`${where}: WAV sample rate is ${fmt.sampleRate}`);
+  // a header field, not data: a corrupt or hostile one must not make thousands of channel arrays
+  if (!(fmt.numChannels >= 1 && fmt.numChannels <= MAX_WAV_CHANNELS)) {
+    throw new Error(`${where}: the WAV header declares ${fmt.numChannels} channels (expected 1 to ${MAX_WAV_CHANNELS}; a corrupt header?)`);
+  }
   const data = wav.data as { chunkSize: number; samples: Uint8Array };
   const truncated = data.chunkSize > data.samples.length ? { declaredBytes: data.chunkSize, presentBytes: data.samples.length } : null;
   if (truncated && options.complete) {
