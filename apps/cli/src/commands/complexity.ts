@@ -25,8 +25,8 @@ export function registerComplexity(program: Command): void {
         "(guided denoiser = 2 branches).",
     )
     .option("--config <yaml>", "official YAML; default: the official settings")
-    .option("--k <n>", "reactions per clip (default 10)", "10")
-    .option("--frames <n>", "clip length in frames (default 750)", "750")
+    .option("--k <n>", "reactions per clip", "10")
+    .option("--frames <n>", "clip length in frames", "750")
     .option("--steps <n>", "sampler steps (default: the config's num_inference_timesteps)")
     .option("--rank <r>", "count the low-rank PWSG variant with this rank instead of the full-rank one")
     .option("--json", "print JSON")

@@ -334,7 +334,7 @@ export function registerEval(program: Command): void {
       "official",
     )
     .option("--backend <name>", "auto, wasm, cpu, webgpu or tensorflow (see below)", "auto")
-    .option("--workers <n>", "worker threads for the CPU DTW (default: all cores)", String(availableParallelism()))
+    .option("--workers <n>", "worker threads for the CPU DTW; 0: in this thread (default: all cores)")
     .option("--json", "print one JSON object with the metric keys, convention (and task, clips, k with --checkpoint / --baseline)")
     .option("--timings", "--pred: also print the time of each stage on stderr")
     .addHelpText("after", HELP)

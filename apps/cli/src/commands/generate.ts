@@ -387,7 +387,10 @@ used as given (already normalised).
 
 Outputs in --out (never overwritten without --force):
   reactions.npy     [K, T, 25] float32: 15 AU occurrences, valence, arousal, 8 expression probabilities, as the
-                    dataset's emotion files (the model's raw output; x0 is clipped to [-1, 1])
+                    dataset's emotion files (the model's raw output: each step clips its estimate of the clean
+                    reaction to [-1, 1], but as in the official DDIM loop the last step, at t = 0, returns its input
+                    (the previous step's sample), so values beyond [-1, 1] remain; with --steps 1 that input is the
+                    starting noise itself)
   coefficients.npy  [K, T, 58] float32 from the emotion VAE's coefficient regressor (--no-coefficients to skip)
   reactions.svg     a picture: the AUs, valence/arousal and strongest expression of the K reactions against the
                     speaker's, over time
