@@ -11,7 +11,8 @@ const FRAMES = 100;
 let root = "";
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "perfrdiff-split-"));
-  await generateSynthCorpus(root, { speakers: 10, listeners: 4, seed: 1, frames: FRAMES + 1, clipsPerSpeaker: 2, reactionsPerClip: 3 });
+  // six listeners, two reactions per clip: some validation listeners appear once (no other clip to personalise from)
+  await generateSynthCorpus(root, { speakers: 10, listeners: 6, seed: 1, frames: FRAMES + 1, clipsPerSpeaker: 2, reactionsPerClip: 2 });
 });
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
