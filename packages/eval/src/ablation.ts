@@ -14,7 +14,7 @@
  */
 import { createReactionGenerator, parseConfig } from "@perfrdiff/core";
 import type { BackendName, PerFRDiffConfig, SamplerName } from "@perfrdiff/core";
-import { TrainingRun, trainStages } from "@perfrdiff/core/training";
+import { TrainingRun, copyFileAtomic, trainStages } from "@perfrdiff/core/training";
 import type { TrainStage, TrainingCorpus } from "@perfrdiff/core/training";
 import { ReactDataset, loadCorpus } from "@perfrdiff/features/dataset";
 import type { FaceStats } from "@perfrdiff/layout";
@@ -143,13 +143,12 @@ export interface AblationResult {
 
 /** Copies the weight files of `modules` from run `from` into run `to` where `to` has none (a row's run holds them all). */
 async function shareModules(from: string, to: string, modules: string[]): Promise<void> {
-  const { copyFile, access, rename } = await import("node:fs/promises");
+  const { access } = await import("node:fs/promises");
   const { join } = await import("node:path");
   for (const m of modules) {
     const target = join(to, `${m}.safetensors`);
     if (await access(target).then(() => true, () => false)) continue;
-    await copyFile(join(from, `${m}.safetensors`), `${target}.tmp`);
-    await rename(`${target}.tmp`, target);
+    await copyFileAtomic(join(from, `${m}.safetensors`), target);
   }
 }
 

@@ -42,14 +42,14 @@ const STAGE_ARGS = ["embedder", "pssl", "gafrg", "pwsg", "all"];
  * its own): generate and eval then normalise a model's inputs as it was trained.
  */
 async function keepFaceStats(from: string, to: string, replace: boolean): Promise<void> {
-  const { copyFile, mkdir, rename } = await import("node:fs/promises");
+  const { mkdir } = await import("node:fs/promises");
   const { join, resolve } = await import("node:path");
+  const { copyFileAtomic } = await import("@perfrdiff/core/training");
   if (resolve(from) === resolve(to)) return;
   await mkdir(to, { recursive: true });
   for (const f of ["mean_face.npy", "std_face.npy"]) {
     if ((!replace && (await fileExists(join(to, f)))) || !(await fileExists(join(from, f)))) continue;
-    await copyFile(join(from, f), join(to, `${f}.tmp`));
-    await rename(join(to, `${f}.tmp`), join(to, f));
+    await copyFileAtomic(join(from, f), join(to, f));
   }
 }
 

@@ -54,3 +54,16 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw err;
   }
 }
+
+/** Copies `from` to `to` through a temporary file beside `to` and a rename: `to` is never seen half-copied. */
+export async function copyFileAtomic(from: string, to: string): Promise<void> {
+  const { copyFile, rename, rm } = await import("node:fs/promises");
+  const tmp = `${to}.${process.pid}.tmp`;
+  try {
+    await copyFile(from, tmp);
+    await rename(tmp, to);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

@@ -82,11 +82,6 @@ interface StorageRef {
   bytes: Uint8Array | null;
 }
 
-/** Bytes of one element of a storage type. */
-export function storageElementBytes(storageType: string): number {
-  return STORAGE_TYPES[storageType].bytes;
-}
-
 /**
  * A deflated zip entry may inflate to at most this many times its compressed size. torch.save stores entries
  * uncompressed; float data deflates by ~1.1x, while a "zip bomb" of zeros inflates ~1000x.

@@ -3,7 +3,7 @@
  * parameters (official names, float32) and metadata naming the module and its source (see weights/files.ts).
  */
 import type { PerFRDiffConfig } from "../config";
-import { checkStateDict, closestModule, moduleParameterShapes } from "../weights/modules";
+import { checkStateDict, closestModule, moduleParameterShapes, nonFiniteValues } from "../weights/modules";
 import type { ModuleName } from "../weights/modules";
 import { weightFileMetadata } from "../weights/files";
 import { safetensorsF32Header, serializeSafetensors } from "../weights/safetensors";
@@ -22,15 +22,8 @@ export interface ConvertedModule {
 /** The float32 data of a checkpoint tensor, or an error naming it. */
 function floatData(t: TorchTensor, name: string, what: string): Float32Array {
   if (!(t.data instanceof Float32Array)) throw new Error(`${what}: '${name}' is ${t.dtype}, expected a floating-point tensor`);
-  let bad = 0;
-  let first = -1;
-  for (let i = 0; i < t.data.length; i++) {
-    if (!Number.isFinite(t.data[i])) {
-      bad++;
-      if (first < 0) first = i;
-    }
-  }
-  if (bad > 0) throw new Error(`${what}: '${name}' holds ${bad} NaN or infinite values (the first at element ${first}): a diverged or corrupt checkpoint`);
+  const bad = nonFiniteValues(t.data);
+  if (bad.count > 0) throw new Error(`${what}: '${name}' holds ${bad.count} NaN or infinite values (the first at element ${bad.first}): a diverged or corrupt checkpoint`);
   return t.data;
 }
 

@@ -13,7 +13,7 @@ export type { Stage, StageInputs, StepLoss, TrainStage } from "./stages";
 export { TrainingDivergedError, train } from "./trainer";
 export type { StepRecord, TrainOptions, TrainResult, TrainState } from "./trainer";
 export { TrainingRun } from "./run";
-export { writeFileAtomic } from "../io/atomic-file";
+export { copyFileAtomic, writeFileAtomic } from "../io/atomic-file";
 export { lossPlotSvg } from "./plot";
 export type { ValidationPoint } from "./plot";
 export { trainStages } from "./session";

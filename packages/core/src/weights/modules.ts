@@ -160,6 +160,19 @@ export function requiredModules(cfg: PerFRDiffConfig, options: { personalise?: b
   return need;
 }
 
+/** How many values of `data` are NaN or infinite, and the index of the first (-1 when none). */
+export function nonFiniteValues(data: Float32Array): { count: number; first: number } {
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      if (count === 0) first = i;
+      count++;
+    }
+  }
+  return { count, first };
+}
+
 /** Validates and uploads a state dict as float32 tfjs tensors under the official names. */
 export function toTensorMap(state: Map<string, TorchTensor | SafeTensor>, expected: Map<string, number[]>, what: string): TensorMap {
   checkStateDict(state, expected, what);
@@ -167,9 +180,7 @@ export function toTensorMap(state: Map<string, TorchTensor | SafeTensor>, expect
   for (const name of expected.keys()) {
     const t = state.get(name)!;
     if (!(t.data instanceof Float32Array)) throw new WeightMismatchError(`${what}: parameter '${name}' is not a floating-point tensor`);
-    for (let i = 0; i < t.data.length; i++) {
-      if (!Number.isFinite(t.data[i])) throw new WeightMismatchError(`${what}: parameter '${name}' contains NaN or infinity`);
-    }
+    if (nonFiniteValues(t.data).count > 0) throw new WeightMismatchError(`${what}: parameter '${name}' contains NaN or infinity`);
     out.set(name, tf.tensor(t.data, t.shape, "float32"));
   }
   return out;
